@@ -1,0 +1,165 @@
+"""The logical backend seam: what secrets engines and auth methods implement.
+
+A logical backend never sees HTTP. The core hands it a :class:`Request` whose
+``path`` is relative to the mount point and whose ``storage`` is the mount's
+barrier view (it cannot reach outside it). The backend answers with a
+:class:`Response` (or ``None`` for "no content") or raises a
+:class:`strongroom.errors.StrongroomError`.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from strongroom.sdk.storage import StorageBackend
+from strongroom.sdk.system import SystemView
+
+
+class Operation(enum.StrEnum):
+    CREATE = "create"
+    READ = "read"
+    UPDATE = "update"
+    PATCH = "patch"
+    DELETE = "delete"
+    LIST = "list"
+    SCAN = "scan"
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is asking, as far as a backend needs to know. Never includes the token itself."""
+
+    accessor: str = ""
+    policies: tuple[str, ...] = ()
+    display_name: str = ""
+    entity_id: str = ""
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    namespace: str = ""
+
+
+@dataclass(slots=True)
+class Request:
+    """One API call after authentication, as a backend sees it."""
+
+    operation: Operation
+    path: str
+    data: dict[str, Any] = field(default_factory=dict)
+    storage: StorageBackend | None = None
+    caller: Caller = field(default_factory=Caller)
+    client_token: str = ""
+    remote_addr: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    mount_point: str = ""
+    mount_type: str = ""
+    mount_accessor: str = ""
+    request_id: str = ""
+    namespace: str = ""
+
+    def require_storage(self) -> StorageBackend:
+        if self.storage is None:
+            raise RuntimeError("request has no storage view (not routed)")
+        return self.storage
+
+
+@dataclass(slots=True)
+class LeaseOptions:
+    """Lease terms of a dynamic secret in a response (issue 4 fills in the expiration manager)."""
+
+    ttl: int = 0
+    max_ttl: int = 0
+    renewable: bool = True
+    internal: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Auth:
+    """What a successful login (or token creation) grants. The core turns it into a token."""
+
+    policies: list[str] = field(default_factory=list)
+    display_name: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+    ttl: int = 0
+    max_ttl: int = 0
+    explicit_max_ttl: int = 0
+    period: int = 0
+    num_uses: int = 0
+    renewable: bool = True
+    token_type: str = "service"
+    bound_cidrs: list[str] = field(default_factory=list)
+    alias_name: str = ""
+    alias_metadata: dict[str, str] = field(default_factory=dict)
+    internal_data: dict[str, Any] = field(default_factory=dict)
+    no_default_policy: bool = False
+
+
+@dataclass(slots=True)
+class RawResponse:
+    """A non-JSON answer (a CRL, a PEM): sent as is."""
+
+    status: int
+    content_type: str
+    body: bytes
+
+
+@dataclass(slots=True)
+class Response:
+    data: dict[str, Any] | None = None
+    secret: LeaseOptions | None = None
+    auth: Auth | None = None
+    warnings: list[str] = field(default_factory=list)
+    raw: RawResponse | None = None
+    # Fields whose values the audit layer must not HMAC (documented non-secret keys).
+    status: int | None = None
+
+    @staticmethod
+    def list_of(keys: Sequence[str], extra: Mapping[str, Any] | None = None) -> Response:
+        data: dict[str, Any] = {"keys": list(keys)}
+        if extra:
+            data.update(extra)
+        return Response(data=data)
+
+
+@dataclass
+class BackendContext:
+    """Everything a mounted backend gets at setup: its storage view and system view."""
+
+    storage: StorageBackend
+    system: SystemView
+    mount_point: str
+    mount_accessor: str
+    options: dict[str, str] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+
+
+class LogicalBackend(abc.ABC):
+    """A secrets engine or an auth method. One instance per mount."""
+
+    #: The name users pass as ``type`` when mounting (e.g. "kv", "approle").
+    type_name: str = ""
+    #: "secret" or "auth".
+    kind: str = "secret"
+
+    def __init__(self, ctx: BackendContext) -> None:
+        self.ctx = ctx
+
+    async def setup(self) -> None:
+        """Called once after mounting (and after every unseal) before the first request."""
+
+    async def cleanup(self) -> None:
+        """Called when the mount is disabled or the server seals."""
+
+    def unauthenticated_paths(self) -> Sequence[str]:
+        """Regex patterns (relative to the mount) reachable without a token (e.g. ``login``)."""
+        return ()
+
+    async def existence(self, req: Request) -> bool | None:
+        """For a write: does the target exist? ``None`` means "not tracked" (always ``update``)."""
+        return None
+
+    @abc.abstractmethod
+    async def handle(self, req: Request) -> Response | None:
+        """Serve one request routed to this mount."""

@@ -1,0 +1,1 @@
+"""Physical storage backends. Each module implements :class:`strongroom.sdk.storage.StorageBackend`."""
