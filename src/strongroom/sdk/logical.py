@@ -58,6 +58,10 @@ class Request:
     mount_accessor: str = ""
     request_id: str = ""
     namespace: str = ""
+    #: True when the caller holds ``sudo`` on this path (or the root policy); set by the core's ACL check.
+    sudo: bool = False
+    #: True for a request the router let through without a token (login paths).
+    unauthenticated: bool = False
 
     def require_storage(self) -> StorageBackend:
         if self.storage is None:
@@ -94,6 +98,13 @@ class Auth:
     alias_metadata: dict[str, str] = field(default_factory=dict)
     internal_data: dict[str, Any] = field(default_factory=dict)
     no_default_policy: bool = False
+    # Set only by the token store, which mints tokens itself; for every other
+    # backend the core mints the token from the fields above after a login.
+    client_token: str = ""
+    accessor: str = ""
+    entity_id: str = ""
+    orphan: bool = False
+    token_policies: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -112,8 +123,6 @@ class Response:
     auth: Auth | None = None
     warnings: list[str] = field(default_factory=list)
     raw: RawResponse | None = None
-    # Fields whose values the audit layer must not HMAC (documented non-secret keys).
-    status: int | None = None
 
     @staticmethod
     def list_of(keys: Sequence[str], extra: Mapping[str, Any] | None = None) -> Response:
