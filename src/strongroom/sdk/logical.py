@@ -123,6 +123,8 @@ class Response:
     auth: Auth | None = None
     warnings: list[str] = field(default_factory=list)
     raw: RawResponse | None = None
+    #: Overrides the HTTP status (e.g. KV v2 answers 404 *with* a body for a deleted version).
+    status: int | None = None
 
     @staticmethod
     def list_of(keys: Sequence[str], extra: Mapping[str, Any] | None = None) -> Response:
@@ -163,6 +165,10 @@ class LogicalBackend(abc.ABC):
 
     def unauthenticated_paths(self) -> Sequence[str]:
         """Regex patterns (relative to the mount) reachable without a token (e.g. ``login``)."""
+        return ()
+
+    def sudo_paths(self) -> Sequence[str]:
+        """Regex patterns (relative to the mount) that need ``sudo`` on top of the normal capability."""
         return ()
 
     async def existence(self, req: Request) -> bool | None:
