@@ -38,11 +38,14 @@ class InmemBackend(StorageBackend):
         return list_children(under, prefix)
 
     async def transaction(self, ops: Sequence[TxnOp]) -> None:
-        for op in ops:
-            if op.value is None:
-                self._delete(op.key)
+        # Convert every value before applying any op: a bad value must fail the
+        # whole transaction, not leave the ops before it applied.
+        prepared = [(op.key, None if op.value is None else bytes(op.value)) for op in ops]
+        for key, value in prepared:
+            if value is None:
+                self._delete(key)
             else:
-                self._put(op.key, bytes(op.value))
+                self._put(key, value)
 
     def _put(self, key: str, value: bytes) -> None:
         if key not in self._data:

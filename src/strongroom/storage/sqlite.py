@@ -1,0 +1,258 @@
+"""SQLite storage: the default backend. One file, shared safely by several processes.
+
+Design (see docs/storage.md for the reasoning and measurements):
+
+* WAL journal mode with ``synchronous=FULL``: a write is acknowledged only
+  after the COMMIT containing it returned, and in that mode COMMIT fsyncs the
+  WAL, so acknowledged writes survive ``kill -9`` and power loss.
+* Writes go through one group-commit writer thread per process
+  (:mod:`strongroom.storage.sqlite_writer`); concurrent writers share fsyncs.
+* Reads run directly on the event loop thread over a second, read-only
+  connection in autocommit mode. Every read is its own short read
+  transaction, so it sees everything any process committed before it began.
+* Several processes may open the same file: SQLite's file locks serialise
+  their writers and ``busy_timeout`` makes them wait instead of failing.
+
+The file is created with mode 0600 (its WAL and shared-memory files inherit
+that mode from SQLite); an existing file keeps its mode. Its directory must
+exist. Connections are made in :meth:`SQLiteBackend.open`, so open the
+backend in each process after fork, never before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from collections.abc import Sequence
+from typing import cast
+
+from strongroom.errors import StorageError
+from strongroom.sdk.storage import StorageBackend, TxnOp, list_children
+from strongroom.storage.sqlite_writer import (
+    GroupCommitWriter,
+    Op,
+    WriteRequest,
+    WriteStats,
+    storage_error,
+)
+
+#: ``synchronous`` levels that keep the durability promise, plus NORMAL, which
+#: survives a killed process but may lose the last commits on power loss.
+SYNCHRONOUS_LEVELS = ("EXTRA", "FULL", "NORMAL")
+
+_SCHEMA = "CREATE TABLE IF NOT EXISTS entries(key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID"
+_GET_SQL = "SELECT value FROM entries WHERE key = ?"
+_RANGE_SQL = "SELECT key FROM entries WHERE key >= ? AND key < ?"
+_FROM_SQL = "SELECT key FROM entries WHERE key >= ?"
+
+# Module level: inside the class, ``list`` names the method.
+_Rows = list[tuple[object, ...]]
+
+_MAX_CHAR = 0x10FFFF
+_SURROGATES = range(0xD800, 0xE000)  # not encodable in UTF-8, so no stored key holds one
+
+
+def prefix_upper_bound(prefix: str) -> str | None:
+    """The least string greater than every string that starts with ``prefix``.
+
+    ``None`` means there is no such bound (``prefix`` is empty or all U+10FFFF).
+    SQLite compares TEXT as UTF-8 bytes, and UTF-8 byte order is code-point
+    order, so ``prefix <= key < bound`` selects exactly the keys starting with
+    ``prefix``. Incrementing the last character skips the surrogate block.
+    """
+    chars = list(prefix)
+    while chars:
+        last = ord(chars.pop())
+        if last < _MAX_CHAR:
+            following = last + 1
+            if following in _SURROGATES:
+                following = _SURROGATES.stop
+            return "".join(chars) + chr(following)
+    return None
+
+
+class SQLiteBackend(StorageBackend):
+    """Storage in one SQLite file at ``path``.
+
+    ``synchronous`` is one of :data:`SYNCHRONOUS_LEVELS` (``FULL`` keeps the
+    storage contract's durability promise). ``busy_timeout`` (seconds) is how
+    long a write waits for another process holding the write lock before it
+    fails with a :class:`StorageError`.
+
+    Every failure surfaces as :class:`StorageError` naming the operation.
+    A write whose awaiting coroutine is cancelled may still be committed.
+    """
+
+    def __init__(self, path: str, *, synchronous: str = "FULL", busy_timeout: float = 10.0) -> None:
+        level = synchronous.upper()
+        if level not in SYNCHRONOUS_LEVELS:
+            raise ValueError(f"synchronous must be one of {', '.join(SYNCHRONOUS_LEVELS)}")
+        if busy_timeout <= 0:
+            raise ValueError("busy_timeout must be positive")
+        self._path = path
+        self._synchronous = level
+        self._busy_timeout = busy_timeout
+        self._stats = WriteStats()
+        self._writer: GroupCommitWriter | None = None
+        self._reader: sqlite3.Connection | None = None
+
+    def __repr__(self) -> str:
+        return f"SQLiteBackend({self._path!r}, synchronous={self._synchronous!r})"
+
+    @property
+    def commits(self) -> int:
+        """COMMITs the writer of this instance performed (for metrics)."""
+        return self._stats.commits
+
+    @property
+    def batched_writes(self) -> int:
+        """put/delete/transaction calls acknowledged by those COMMITs."""
+        return self._stats.batched_writes
+
+    async def open(self) -> None:
+        if self._writer is not None:
+            raise StorageError("storage open failed: backend is already open")
+        _create_file(self._path)
+        writer = GroupCommitWriter(self._connect_writer, self._stats)
+        writer.start()
+        try:
+            await asyncio.wrap_future(writer.ready)
+        except StorageError:
+            writer.join()
+            raise
+        except Exception as exc:
+            writer.join()
+            raise storage_error("open", exc) from exc
+        try:
+            self._reader = self._connect(query_only=True)
+        except Exception as exc:
+            await asyncio.wrap_future(writer.stop())
+            writer.join()
+            raise storage_error("open", exc) from exc
+        self._writer = writer
+
+    async def close(self) -> None:
+        """Wait for every queued write to commit, then release both connections. Idempotent."""
+        writer, reader = self._writer, self._reader
+        self._writer = self._reader = None
+        if writer is None or reader is None:
+            return
+        try:
+            await asyncio.wrap_future(writer.stop())
+            writer.join()
+        finally:
+            reader.close()
+
+    async def get(self, key: str) -> bytes | None:
+        rows = self._read("get", _GET_SQL, (key,))
+        if not rows:
+            return None
+        return cast(bytes, rows[0][0])  # the schema stores BLOBs only
+
+    async def list(self, prefix: str) -> list[str]:
+        bound = prefix_upper_bound(prefix)
+        if bound is None:
+            rows = self._read("list", _FROM_SQL, (prefix,))
+        else:
+            rows = self._read("list", _RANGE_SQL, (prefix, bound))
+        return list_children([cast(str, row[0]) for row in rows], prefix)
+
+    async def put(self, key: str, value: bytes) -> None:
+        await self._write("put", [(_checked_key(key), _checked_value(value))])
+
+    async def delete(self, key: str) -> None:
+        await self._write("delete", [(_checked_key(key), None)])
+
+    async def transaction(self, ops: Sequence[TxnOp]) -> None:
+        # Convert everything before queueing: a bad op fails the call before any op is applied.
+        prepared: list[Op] = [
+            (_checked_key(op.key), None if op.value is None else _checked_value(op.value)) for op in ops
+        ]
+        if prepared:
+            await self._write("transaction", prepared)
+
+    def _read(self, operation: str, sql: str, params: tuple[str, ...]) -> _Rows:
+        if self._reader is None:
+            raise StorageError(f"storage {operation} failed: backend is not open")
+        try:
+            # fetchall steps the statement to its end, which ends the implicit
+            # read transaction: no snapshot is held between reads.
+            rows: _Rows = self._reader.execute(sql, params).fetchall()
+        except (sqlite3.Error, UnicodeEncodeError) as exc:
+            raise storage_error(operation, exc) from exc
+        return rows
+
+    async def _write(self, operation: str, ops: Sequence[Op]) -> None:
+        writer = self._writer
+        if writer is None:
+            raise StorageError(f"storage {operation} failed: backend is not open")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        writer.submit(WriteRequest(operation, ops, loop, future))
+        await future
+
+    def _connect_writer(self) -> sqlite3.Connection:
+        conn = self._connect(query_only=False)
+        try:
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchall()[0][0]
+            conn.execute(_SCHEMA)
+        except BaseException:
+            conn.close()
+            raise
+        if str(mode).lower() != "wal":
+            conn.close()
+            raise StorageError("storage open failed: the file system does not support WAL mode")
+        return conn
+
+    def _connect(self, *, query_only: bool) -> sqlite3.Connection:
+        # isolation_level=None: no implicit BEGIN; the writer issues its own
+        # BEGIN IMMEDIATE, and reads run as single-statement transactions.
+        # check_same_thread=False lets close() release the reader from any thread.
+        conn = sqlite3.connect(
+            self._path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        try:
+            conn.execute(f"PRAGMA synchronous={self._synchronous}")
+            if query_only:
+                conn.execute("PRAGMA query_only=ON")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+
+def _checked_key(key: str) -> str:
+    if not isinstance(key, str):
+        raise TypeError("storage keys are str")
+    return key
+
+
+def _checked_value(value: bytes) -> bytes:
+    # A copy of mutable buffers: the writer reads the value later, on its own thread.
+    # Anything else (an int would make bytes(n) zero bytes) is a caller bug.
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    raise TypeError("storage values are bytes")
+
+
+def _create_file(path: str) -> None:
+    """Create the database file with mode 0600 if it does not exist, durably."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise StorageError(f"storage open failed: directory {directory} does not exist")
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise StorageError(f"storage open failed: cannot create {path} ({exc.strerror})") from exc
+    os.close(fd)
+    # The new directory entry must reach the disk too, or power loss could drop the file.
+    dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
