@@ -1,0 +1,237 @@
+"""Core.handle: the one road every API call takes.
+
+    canonical path -> (sealed-state endpoints) -> sealed check -> refresh caches
+    -> route -> authenticate token -> create/update -> ACL -> backend -> mint
+    token for logins -> answer
+
+Engines and auth methods never see HTTP; the HTTP edge never sees storage.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from strongroom.core.acl_cache import AclCache
+from strongroom.core.mount_manager import MountManager
+from strongroom.core.policy.canonical import canonical_request_path
+from strongroom.core.policy.store import PolicyStore
+from strongroom.core.registry import Registry
+from strongroom.core.seal import SealManager
+from strongroom.core.sys_sealed import SealedSystemEndpoints
+from strongroom.core.tokens.store import TokenEntry, TokenStore
+from strongroom.crypto.barrier import Barrier
+from strongroom.crypto.view import StorageView
+from strongroom.errors import InvalidRequest, NotFound, PermissionDenied, Sealed
+from strongroom.sdk.logical import Caller, Operation, Request, Response
+from strongroom.sdk.system import Clock, RandomBytes, SystemView
+
+log = logging.getLogger("strongroom.core")
+
+GENERATION_KEY = "core/generation"
+
+
+@dataclass
+class CoreConfig:
+    default_lease_ttl: int = 768 * 3600
+    max_lease_ttl: int = 768 * 3600
+    storage_type: str = "inmem"
+    dev: bool = False
+
+
+@dataclass
+class IncomingRequest:
+    """A request as the HTTP edge hands it over: decoded once, not yet trusted."""
+
+    operation: Operation
+    path: str
+    data: dict[str, Any] = field(default_factory=dict)
+    token: str = ""
+    remote_addr: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    namespace: str = ""
+
+
+@dataclass
+class Outcome:
+    """The backend's answer plus what the edge needs to render it the Vault way."""
+
+    response: Response | None
+    request_id: str
+    mount_type: str = ""
+    operation: Operation = Operation.READ
+
+
+class Core:
+    """One per process. Holds the barrier and everything built on it."""
+
+    def __init__(
+        self,
+        barrier: Barrier,
+        seal: SealManager,
+        registry: Registry,
+        config: CoreConfig,
+        *,
+        clock: Clock,
+        random_bytes: RandomBytes,
+    ) -> None:
+        self.barrier = barrier
+        self.physical = barrier.physical
+        self.seal_manager = seal
+        self.registry = registry
+        self.config = config
+        self.clock = clock
+        self.random_bytes = random_bytes
+        self.system = SystemView(
+            system_default_lease_ttl=config.default_lease_ttl,
+            system_max_lease_ttl=config.max_lease_ttl,
+            clock=clock,
+            random_bytes=random_bytes,
+        )
+        self.sealed_endpoints = SealedSystemEndpoints(self)
+        self.tokens = TokenStore(StorageView(barrier, "sys/token/"), clock=clock, random_bytes=random_bytes)
+        self.policies = PolicyStore(StorageView(barrier, "sys/policy/"))
+        self.mounts = MountManager(self)
+        self.acls = AclCache(self.policies)
+        self._generation: bytes | None = None
+        self._ready = False
+
+    # -- lifecycle -------------------------------------------------------------
+
+    async def post_unseal(self) -> None:
+        """Load the mount table and built-ins once the barrier is open."""
+        await self.policies.ensure_default()
+        await self.mounts.load()
+        self._generation = await self.physical.get(GENERATION_KEY)
+        self._ready = True
+
+    async def pre_seal(self) -> None:
+        self._ready = False
+        await self.mounts.unload()
+        self.acls.invalidate()
+        self._generation = None
+
+    @property
+    def sealed(self) -> bool:
+        return self.barrier.sealed or not self._ready
+
+    async def bump_generation(self) -> None:
+        """Tell every process sharing storage that mounts or policies changed."""
+        value = self.random_bytes(16).hex().encode()
+        await self.physical.put(GENERATION_KEY, value)
+        self._generation = value
+        await self.mounts.load()
+        self.acls.invalidate()
+
+    async def _refresh(self) -> None:
+        current = await self.physical.get(GENERATION_KEY)
+        if current != self._generation:
+            self._generation = current
+            await self.mounts.load()
+            self.acls.invalidate()
+
+    # -- the request path --------------------------------------------------------
+
+    async def handle(self, incoming: IncomingRequest) -> Outcome:
+        request_id = str(uuid.UUID(bytes=self.random_bytes(16), version=4))
+        path = canonical_request_path(incoming.path)
+        op = incoming.operation
+        if op in (Operation.LIST, Operation.SCAN) and path and not path.endswith("/"):
+            path += "/"
+        if incoming.namespace not in ("", "root", "root/"):
+            raise InvalidRequest("namespaces are not supported yet: send no X-Vault-Namespace header")
+
+        sealed_answer = await self.sealed_endpoints.try_handle(op, path, incoming)
+        if sealed_answer is not None:
+            return Outcome(sealed_answer, request_id, "system", op)
+        if self.sealed:
+            raise Sealed()
+        await self._refresh()
+
+        matched = self.mounts.router.match(path)
+        if matched is None:
+            # Authenticate first so that callers without a valid token learn
+            # nothing about which mounts exist (403 before 404, as in Vault).
+            caller = await self._authenticate(incoming.token)
+            acl = await self.acls.for_policies(caller.policies)
+            if not acl.authorize(op.value, path, incoming.data).allowed:
+                raise PermissionDenied()
+            raise NotFound(f'no handler for route "{path}". route entry not found.')
+        route, rel_path = matched
+        backend = route.backend
+        entry = route.entry
+
+        req = Request(
+            operation=op,
+            path=rel_path,
+            data=incoming.data,
+            storage=self.mounts.storage_for(entry),
+            client_token=incoming.token,
+            remote_addr=incoming.remote_addr,
+            headers=incoming.headers,
+            mount_point=entry.route_prefix,
+            mount_type=entry.type,
+            mount_accessor=entry.accessor,
+            request_id=request_id,
+        )
+
+        token_entry: TokenEntry | None = None
+        if _matches_any(backend.unauthenticated_paths(), rel_path):
+            req.unauthenticated = True
+        else:
+            token_entry = await self._authenticate(incoming.token)
+            req.caller = Caller(
+                accessor=token_entry.accessor,
+                policies=tuple(token_entry.policies),
+                display_name=token_entry.display_name,
+                entity_id=token_entry.entity_id,
+                metadata=dict(token_entry.meta),
+            )
+            if op is Operation.UPDATE:
+                exists = await backend.existence(req)
+                if exists is False:
+                    req.operation = op = Operation.CREATE
+            acl = await self.acls.for_policies(token_entry.policies)
+            decision = acl.authorize(op.value, path, incoming.data)
+            if not decision.allowed:
+                log.info("permission denied: %s %s (%s)", op.value, path, decision.reason)
+                raise PermissionDenied()
+            req.sudo = decision.sudo
+            if _matches_any(backend.sudo_paths(), rel_path) and not decision.sudo:
+                log.info("permission denied: %s %s needs sudo", op.value, path)
+                raise PermissionDenied()
+
+        response = await backend.handle(req)
+        if token_entry is not None:
+            await self.tokens.use(token_entry)
+        if response is not None and response.auth is not None and not response.auth.client_token:
+            await self._mint_login_token(response, entry.route_prefix)
+        return Outcome(response, request_id, entry.type, op)
+
+    async def _authenticate(self, token: str) -> TokenEntry:
+        if not token:
+            raise PermissionDenied()
+        entry = await self.tokens.lookup(token)
+        if entry is None:
+            raise PermissionDenied("permission denied")
+        return entry
+
+    async def _mint_login_token(self, response: Response, mount_prefix: str) -> None:
+        auth = response.auth
+        assert auth is not None
+        token_id, token_entry = await self.tokens.create_from_auth(
+            auth, path=mount_prefix + "login", system=self.system
+        )
+        auth.client_token = token_id
+        auth.accessor = token_entry.accessor
+        auth.policies = list(token_entry.policies)
+        auth.token_policies = list(token_entry.policies)
+        auth.ttl = token_entry.ttl
+
+
+def _matches_any(patterns: Any, path: str) -> bool:
+    return any(re.fullmatch(p, path) for p in patterns)

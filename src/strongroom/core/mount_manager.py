@@ -1,0 +1,275 @@
+"""Enabling, disabling and tuning mounts, and keeping the router in step with storage.
+
+The mount tables live in the barrier; every process rebuilds its router from
+them whenever the storage generation changes, so a mount enabled through one
+worker is served by every other worker on its next request.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from strongroom.core.mounts import (
+    AUTH_TABLE_KEY,
+    RESERVED_PREFIXES,
+    SECRET_TABLE_KEY,
+    MountConfig,
+    MountEntry,
+    decode_table,
+    encode_table,
+    new_mount,
+    normalize_mount_path,
+)
+from strongroom.core.router import Route, Router
+from strongroom.crypto.view import StorageView
+from strongroom.errors import InvalidRequest
+from strongroom.sdk.logical import BackendContext, LogicalBackend
+from strongroom.sdk.system import SystemView
+
+if TYPE_CHECKING:
+    from strongroom.core.core import Core
+
+log = logging.getLogger("strongroom.mounts")
+
+SYSTEM_MOUNT = "sys/"
+TOKEN_MOUNT = "token/"
+
+
+class MountManager:
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self.router = Router()
+        self._views: dict[str, StorageView] = {}
+
+    def storage_for(self, entry: MountEntry) -> StorageView:
+        view = self._views.get(entry.uuid)
+        if view is None:
+            view = StorageView(self.core.barrier, entry.storage_prefix)
+            self._views[entry.uuid] = view
+        return view
+
+    # -- persistence --------------------------------------------------------------
+
+    async def _read_table(self, key: str) -> list[MountEntry]:
+        raw = await self.core.barrier.get(key)
+        return decode_table(raw) if raw else []
+
+    async def _write_table(self, key: str, entries: list[MountEntry]) -> None:
+        await self.core.barrier.put(key, encode_table(entries))
+
+    def _random_hex(self) -> str:
+        return self.core.random_bytes(20).hex()
+
+    async def _ensure_builtins(self) -> tuple[list[MountEntry], list[MountEntry]]:
+        secrets = await self._read_table(SECRET_TABLE_KEY)
+        auths = await self._read_table(AUTH_TABLE_KEY)
+        changed = False
+        if not any(e.path == SYSTEM_MOUNT for e in secrets):
+            secrets.append(
+                new_mount(SYSTEM_MOUNT, "system", "secret", self._random_hex(),
+                          description="system endpoints used for control, policy and debugging",
+                          builtin=True)
+            )
+            if self.core.config.dev:
+                secrets.append(
+                    new_mount("secret/", "kv", "secret", self._random_hex(),
+                              description="key/value secret storage", options={"version": "2"})
+                )
+            changed = True
+        if not any(e.path == TOKEN_MOUNT for e in auths):
+            auths.append(
+                new_mount(TOKEN_MOUNT, "token", "auth", self._random_hex(),
+                          description="token based credentials", builtin=True)
+            )
+            changed = True
+        if changed:
+            await self._write_table(SECRET_TABLE_KEY, secrets)
+            await self._write_table(AUTH_TABLE_KEY, auths)
+        return secrets, auths
+
+    # -- router maintenance ----------------------------------------------------------
+
+    async def load(self) -> None:
+        """Make the router match the stored tables: set up new mounts, clean up removed ones."""
+        secrets, auths = await self._ensure_builtins()
+        wanted = {e.route_prefix: e for e in secrets + auths}
+        for route in self.router.routes():
+            current = wanted.get(route.entry.route_prefix)
+            if current is None or current.uuid != route.entry.uuid:
+                self.router.remove(route.entry.route_prefix)
+                self._views.pop(route.entry.uuid, None)
+                await route.backend.cleanup()
+        for prefix, entry in wanted.items():
+            existing = self.router.get(prefix)
+            if existing is not None:
+                existing.entry = entry
+                existing.system.mount_default_lease_ttl = entry.config.default_lease_ttl
+                existing.system.mount_max_lease_ttl = entry.config.max_lease_ttl
+                continue
+            self.router.add(await self._instantiate(entry))
+
+    async def unload(self) -> None:
+        for route in self.router.routes():
+            self.router.remove(route.entry.route_prefix)
+            await route.backend.cleanup()
+        self._views.clear()
+
+    async def _instantiate(self, entry: MountEntry) -> Route:
+        system = SystemView(
+            system_default_lease_ttl=self.core.system.system_default_lease_ttl,
+            system_max_lease_ttl=self.core.system.system_max_lease_ttl,
+            mount_default_lease_ttl=entry.config.default_lease_ttl,
+            mount_max_lease_ttl=entry.config.max_lease_ttl,
+            clock=self.core.clock,
+            random_bytes=self.core.random_bytes,
+        )
+        ctx = BackendContext(
+            storage=self.storage_for(entry),
+            system=system,
+            mount_point=entry.route_prefix,
+            mount_accessor=entry.accessor,
+            options=dict(entry.options),
+        )
+        backend = self._builtin(entry, ctx) or self.core.registry.create(entry.kind, entry.type, ctx)
+        await backend.setup()
+        return Route(entry=entry, backend=backend, system=system)
+
+    def _builtin(self, entry: MountEntry, ctx: BackendContext) -> LogicalBackend | None:
+        from strongroom.core.sys_backend import SystemBackend
+        from strongroom.core.tokens.backend import TokenBackend
+
+        if entry.builtin and entry.type == "system":
+            return SystemBackend(ctx, self.core)
+        if entry.builtin and entry.type == "token":
+            return TokenBackend(ctx, self.core.tokens)
+        return None
+
+    # -- operations from sys/mounts and sys/auth --------------------------------------------
+
+    def entries(self, kind: str) -> list[MountEntry]:
+        return [r.entry for r in self.router.routes() if r.entry.kind == kind]
+
+    async def enable(
+        self,
+        kind: str,
+        path: str,
+        type_name: str,
+        *,
+        description: str = "",
+        config: dict[str, Any] | None = None,
+        options: dict[str, str] | None = None,
+        local: bool = False,
+        seal_wrap: bool = False,
+    ) -> MountEntry:
+        path = normalize_mount_path(path)
+        if kind == "secret" and path.startswith(RESERVED_PREFIXES):
+            raise InvalidRequest(f"cannot mount at reserved path {path!r}")
+        type_name, resolved_options = self.core.registry.resolve(kind, type_name, dict(options or {}))
+        key = SECRET_TABLE_KEY if kind == "secret" else AUTH_TABLE_KEY
+        table = await self._read_table(key)
+        route_prefix = path if kind == "secret" else "auth/" + path
+        for other in await self._read_table(SECRET_TABLE_KEY) + await self._read_table(AUTH_TABLE_KEY):
+            other_prefix = other.route_prefix
+            if route_prefix.startswith(other_prefix) or other_prefix.startswith(route_prefix):
+                raise InvalidRequest(f"path is already in use at {other_prefix}")
+        entry = new_mount(
+            path,
+            type_name,
+            kind,
+            self._random_hex(),
+            description=description,
+            config=mount_config_from(config or {}),
+            options=resolved_options,
+            local=local,
+            seal_wrap=seal_wrap,
+        )
+        # Instantiate before persisting so a backend that fails setup leaves no mount behind.
+        route = await self._instantiate(entry)
+        await route.backend.cleanup()
+        table.append(entry)
+        await self._write_table(key, table)
+        await self.core.bump_generation()
+        return entry
+
+    async def disable(self, kind: str, path: str) -> None:
+        path = normalize_mount_path(path)
+        key = SECRET_TABLE_KEY if kind == "secret" else AUTH_TABLE_KEY
+        table = await self._read_table(key)
+        target = next((e for e in table if e.path == path), None)
+        if target is None:
+            return  # Vault answers 204 for disabling what is not mounted
+        if target.builtin:
+            raise InvalidRequest(f"cannot unmount {target.route_prefix!r}")
+        table = [e for e in table if e.uuid != target.uuid]
+        await self._write_table(key, table)
+        await self.core.bump_generation()
+        await self._purge(target)
+
+    async def _purge(self, entry: MountEntry) -> None:
+        """Delete everything the mount stored (its view), after it is gone from the table."""
+        view = StorageView(self.core.barrier, entry.storage_prefix)
+        pending = [""]
+        while pending:
+            prefix = pending.pop()
+            for child in await view.list(prefix):
+                if child.endswith("/"):
+                    pending.append(prefix + child)
+                else:
+                    await view.delete(prefix + child)
+
+    async def tune(self, kind: str, path: str, changes: dict[str, Any]) -> MountEntry:
+        path = normalize_mount_path(path)
+        key = SECRET_TABLE_KEY if kind == "secret" else AUTH_TABLE_KEY
+        table = await self._read_table(key)
+        target = next((e for e in table if e.path == path), None)
+        if target is None:
+            raise InvalidRequest(f"no mount at {path!r}")
+        apply_tune(target, changes)
+        await self._write_table(key, table)
+        await self.core.bump_generation()
+        return target
+
+    def find(self, kind: str, path: str) -> MountEntry | None:
+        path = normalize_mount_path(path)
+        return next((e for e in self.entries(kind) if e.path == path), None)
+
+
+def mount_config_from(raw: dict[str, Any]) -> MountConfig:
+    config = MountConfig()
+    apply_config(config, raw)
+    return config
+
+
+def apply_config(config: MountConfig, raw: dict[str, Any]) -> None:
+    from strongroom.sdk.fields import parse_duration
+
+    for name in ("default_lease_ttl", "max_lease_ttl"):
+        if name in raw and raw[name] not in (None, ""):
+            value = raw[name]
+            setattr(config, name, 0 if value == "system" else parse_duration(value, name))
+    if "listing_visibility" in raw:
+        value = str(raw["listing_visibility"])
+        if value not in ("", "hidden", "unauth"):
+            raise InvalidRequest("listing_visibility must be 'hidden' or 'unauth'")
+        config.listing_visibility = value
+    for name in ("audit_non_hmac_request_keys", "audit_non_hmac_response_keys", "passthrough_request_headers"):
+        if name in raw:
+            value = raw[name]
+            items = value.split(",") if isinstance(value, str) else value
+            if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+                raise InvalidRequest(f"{name} must be a list of strings")
+            setattr(config, name, [i.strip() for i in items if i.strip()])
+    if config.max_lease_ttl and config.default_lease_ttl > config.max_lease_ttl:
+        raise InvalidRequest("default_lease_ttl cannot be greater than max_lease_ttl")
+
+
+def apply_tune(entry: MountEntry, changes: dict[str, Any]) -> None:
+    apply_config(entry.config, changes)
+    if "description" in changes and changes["description"] is not None:
+        entry.description = str(changes["description"])
+    options = changes.get("options")
+    if isinstance(options, dict):
+        if entry.type == "kv" and "version" in options and str(options["version"]) != entry.options.get("version", "1"):
+            raise InvalidRequest("changing the KV version of a mount is not supported")
+        entry.options.update({str(k): str(v) for k, v in options.items()})

@@ -1,0 +1,256 @@
+"""The seal state machine: initialise, collect unseal shares, unseal, seal.
+
+One :class:`LocalSealManager` per node holds the unseal progress (kept in
+memory only, forgotten on restart, as in Vault). In the multi-process server it
+lives in the supervisor and workers reach it through
+:class:`strongroom.server.ipc`; in single-process mode it lives beside the core.
+
+Key hierarchy: the Shamir shares combine into the *unseal key*, which unwraps
+the *root key* stored at ``core/root-key``, which opens the barrier keyring.
+"""
+
+from __future__ import annotations
+
+import abc
+import base64
+import secrets
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from strongroom import __version__
+from strongroom.crypto import rootkey, shamir
+from strongroom.crypto.barrier import Barrier
+from strongroom.errors import AlreadyInitialized, DecryptionFailed, InvalidRequest, NotInitialized
+from strongroom.sdk.seal import SealConfig
+from strongroom.sdk.storage import TxnOp
+from strongroom.sdk.system import Clock, RandomBytes
+
+SEAL_CONFIG_KEY = "core/seal-config"
+ROOT_KEY_KEY = "core/root-key"
+CLUSTER_ID_KEY = "core/cluster-id"
+#: The Vault API level we implement, with our own version as build metadata.
+API_VERSION = f"1.15.0+strongroom.{__version__}"
+MAX_SHARES = 255
+
+
+@dataclass(frozen=True)
+class InitResult:
+    keys: list[bytes]
+    root_token: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "keys": [k.hex() for k in self.keys],
+            "keys_base64": [base64.b64encode(k).decode() for k in self.keys],
+            "root_token": self.root_token,
+        }
+
+
+MintRootToken = Callable[[Barrier, str | None], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class KeyEvent:
+    """What changed about the keys: ``unsealed`` (with the root key), ``sealed``, or ``keyring`` (rotated)."""
+
+    kind: str
+    root_key: bytes | None = None
+
+    def __repr__(self) -> str:
+        return f"KeyEvent(kind={self.kind!r})"
+
+
+KeyListener = Callable[[KeyEvent], Awaitable[None]]
+
+
+class SealManager(abc.ABC):
+    """What the core needs from the seal, wherever it lives."""
+
+    @abc.abstractmethod
+    async def status(self) -> dict[str, Any]: ...
+
+    @abc.abstractmethod
+    async def initialize(self, secret_shares: int, secret_threshold: int) -> dict[str, Any]: ...
+
+    @abc.abstractmethod
+    async def unseal(self, key: str | None, reset: bool) -> dict[str, Any]: ...
+
+    @abc.abstractmethod
+    async def seal(self) -> None: ...
+
+    @abc.abstractmethod
+    async def rotate(self) -> dict[str, Any]: ...
+
+
+def decode_share(text: str) -> bytes:
+    """Unseal keys arrive hex- or base64-encoded, as in Vault."""
+    text = text.strip()
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        pass
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:
+        raise InvalidRequest("'key' must be a valid hex or base64 string") from None
+
+
+class LocalSealManager(SealManager):
+    """The authoritative seal state of one node.
+
+    ``on_key`` is called after a successful unseal (with the root key), after
+    sealing and after a keyring rotation; the supervisor uses it to hand the key
+    to (or take it from) every worker before the call returns.
+    """
+
+    def __init__(
+        self,
+        barrier: Barrier,
+        *,
+        mint_root_token: MintRootToken,
+        on_key: KeyListener,
+        random_bytes: RandomBytes,
+        clock: Clock,
+        storage_type: str,
+        cluster_name: str = "strongroom",
+    ) -> None:
+        self.barrier = barrier
+        self.physical = barrier.physical
+        self._mint_root_token = mint_root_token
+        self._on_key = on_key
+        self._random = random_bytes
+        self._clock = clock
+        self._storage_type = storage_type
+        self._cluster_name = cluster_name
+        self._shares: list[bytes] = []
+        self._nonce = ""
+        self._config: SealConfig | None = None
+
+    async def seal_config(self) -> SealConfig | None:
+        if self._config is None:
+            raw = await self.physical.get(SEAL_CONFIG_KEY)
+            if raw is not None:
+                self._config = SealConfig.from_json(raw)
+        return self._config
+
+    async def status(self) -> dict[str, Any]:
+        config = await self.seal_config()
+        return {
+            "type": config.type if config else "shamir",
+            "initialized": config is not None,
+            "sealed": self.barrier.sealed,
+            "t": config.secret_threshold if config else 0,
+            "n": config.secret_shares if config else 0,
+            "progress": len(self._shares),
+            "nonce": self._nonce,
+            "version": API_VERSION,
+            "build_date": "2026-11-22T00:00:00Z",
+            "migration": False,
+            "cluster_name": self._cluster_name if config else "",
+            "cluster_id": await self._cluster_id() if config else "",
+            "recovery_seal": False,
+            "storage_type": self._storage_type,
+        }
+
+    async def _cluster_id(self) -> str:
+        raw = await self.physical.get(CLUSTER_ID_KEY)
+        return raw.decode() if raw else ""
+
+    async def initialize(self, secret_shares: int, secret_threshold: int) -> dict[str, Any]:
+        return (await self.initialize_with_token(secret_shares, secret_threshold, None)).to_json()
+
+    async def initialize_with_token(
+        self, secret_shares: int, secret_threshold: int, root_token_id: str | None
+    ) -> InitResult:
+        if await self.seal_config() is not None:
+            raise AlreadyInitialized()
+        if not 1 <= secret_threshold <= secret_shares <= MAX_SHARES:
+            raise InvalidRequest(
+                "invalid seal configuration: need 1 <= secret_threshold <= secret_shares <= 255"
+            )
+        if secret_threshold == 1 and secret_shares > 1:
+            raise InvalidRequest("invalid seal configuration: threshold must be greater than one for multiple shares")
+        unseal_key = rootkey.generate_unseal_key(self._random)
+        root_key = rootkey.generate_root_key(self._random)
+        config = SealConfig(type="shamir", secret_shares=secret_shares, secret_threshold=secret_threshold)
+        cluster_id = str(uuid.UUID(bytes=self._random(16), version=4)).encode()
+        # Keyring, wrapped root key and seal config land in one transaction, so a
+        # crash leaves either an uninitialised store or a complete one. (A crash
+        # before the root token is minted leaves no root token; generate-root
+        # recovers from that with a quorum of unseal keys.)
+        await self.barrier.initialize(
+            root_key,
+            also_write=[
+                TxnOp(ROOT_KEY_KEY, rootkey.wrap_root_key(unseal_key, root_key, self._random)),
+                TxnOp(CLUSTER_ID_KEY, cluster_id),
+                TxnOp(SEAL_CONFIG_KEY, config.to_json()),
+            ],
+        )
+        self._config = config
+        await self.barrier.unseal(root_key)
+        try:
+            root_token = await self._mint_root_token(self.barrier, root_token_id)
+        finally:
+            self.barrier.seal()
+        if secret_shares == 1:
+            keys = [unseal_key]
+        else:
+            keys = shamir.split(unseal_key, secret_shares, secret_threshold, self._random)
+        return InitResult(keys=keys, root_token=root_token)
+
+    async def unseal(self, key: str | None, reset: bool) -> dict[str, Any]:
+        config = await self.seal_config()
+        if config is None:
+            raise NotInitialized()
+        if reset:
+            self._shares.clear()
+            self._nonce = ""
+            return await self.status()
+        if key is None or key == "":
+            raise InvalidRequest("'key' must be specified in request body as JSON, or 'reset' set to true")
+        if not self.barrier.sealed:
+            return await self.status()
+        share = decode_share(key)
+        if any(secrets.compare_digest(share, have) for have in self._shares):
+            raise InvalidRequest("given key has already been provided during this generation operation")
+        self._shares.append(share)
+        if not self._nonce:
+            self._nonce = str(uuid.UUID(bytes=self._random(16)))
+        if len(self._shares) < config.secret_threshold:
+            return await self.status()
+        shares, self._shares, self._nonce = self._shares, [], ""
+        await self._unseal_with(shares, config)
+        return await self.status()
+
+    async def _unseal_with(self, shares: list[bytes], config: SealConfig) -> None:
+        try:
+            unseal_key = shares[0] if config.secret_shares == 1 else shamir.combine(shares)
+            blob = await self.physical.get(ROOT_KEY_KEY)
+            if blob is None:
+                raise DecryptionFailed()
+            root_key = rootkey.unwrap_root_key(unseal_key, blob)
+        except (DecryptionFailed, ValueError):
+            raise InvalidRequest("unable to unseal: the unseal keys given do not reconstruct the key") from None
+        await self.barrier.unseal(root_key)
+        await self._on_key(KeyEvent("unsealed", root_key))
+
+    async def unseal_with_keys(self, keys: list[bytes]) -> None:
+        """Dev mode and tests: unseal in one call with enough shares."""
+        config = await self.seal_config()
+        if config is None:
+            raise NotInitialized()
+        await self._unseal_with(keys, config)
+
+    async def seal(self) -> None:
+        self._shares.clear()
+        self._nonce = ""
+        self.barrier.seal()
+        await self._on_key(KeyEvent("sealed"))
+
+    async def rotate(self) -> dict[str, Any]:
+        term = await self.barrier.rotate()
+        status = self.barrier.key_status()
+        await self._on_key(KeyEvent("keyring"))
+        return {"term": term, "install_time": status.install_time}

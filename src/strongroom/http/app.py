@@ -1,0 +1,189 @@
+"""The HTTP edge: a plain ASGI application that speaks Vault's wire format.
+
+It only translates: HTTP method and query into an operation, the body into a
+dict (within the limits), headers into token/namespace; and the core's outcome
+(or error) into Vault's JSON shapes and status codes. Errors become status codes
+here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+
+from strongroom.core.core import IncomingRequest, Outcome
+from strongroom.errors import InvalidRequest, PayloadTooLarge, StrongroomError, UnsupportedOperation
+from strongroom.http.limits import RequestLimits, check_json_shape
+from strongroom.http.render import render_outcome
+from strongroom.sdk.logical import Operation
+
+log = logging.getLogger("strongroom.http")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+Handler = Callable[[IncomingRequest], Awaitable[Outcome]]
+
+_JSON_HEADERS = [(b"content-type", b"application/json"), (b"cache-control", b"no-store")]
+_TRUE = ("true", "1", "t", "yes")
+
+
+class HttpError(Exception):
+    """An error raised by the edge itself before the core is involved."""
+
+
+class VaultApp:
+    """ASGI app for ``/v1/...``. ``handler`` is ``Core.handle`` (or a worker's equivalent)."""
+
+    def __init__(self, handler: Handler, limits: RequestLimits | None = None) -> None:
+        self.handler = handler
+        self.limits = limits or RequestLimits()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await _lifespan(receive, send)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        head = scope["method"] == "HEAD"
+        try:
+            incoming = await self._parse(scope, receive)
+            outcome = await self.handler(incoming)
+            status, headers, body = render_outcome(outcome)
+        except StrongroomError as exc:
+            status, headers, body = exc.status, _JSON_HEADERS, orjson.dumps({"errors": exc.errors})
+        except Exception:
+            log.exception("internal error while serving %s %s", scope["method"], scope["path"])
+            status, headers, body = 500, _JSON_HEADERS, b'{"errors":["internal error"]}'
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if head else body})
+
+    async def _parse(self, scope: Scope, receive: Receive) -> IncomingRequest:
+        path: str = scope["path"]
+        if not path.startswith("/v1/"):
+            raise _not_found()
+        method: str = scope["method"]
+        query = _query(scope.get("query_string", b""))
+        token = ""
+        namespace = ""
+        content_length = -1
+        for name, value in scope["headers"]:
+            if name == b"x-vault-token":
+                token = value.decode("latin-1")
+            elif name == b"authorization" and not token and value[:7].lower() == b"bearer ":
+                token = value[7:].decode("latin-1").strip()
+            elif name == b"x-vault-namespace":
+                namespace = value.decode("latin-1")
+            elif name == b"content-length":
+                try:
+                    content_length = int(value)
+                except ValueError:
+                    raise InvalidRequest("invalid Content-Length header") from None
+        if content_length > self.limits.max_request_size:
+            raise PayloadTooLarge("http: request body too large")
+
+        operation, data = _operation(method, query)
+        if operation in (Operation.UPDATE, Operation.PATCH) or (
+            operation is Operation.DELETE and content_length > 0
+        ):
+            body = await self._read_body(receive)
+            if body.strip():
+                parsed = _parse_json(body)
+                check_json_shape(parsed, self.limits)
+                if operation is Operation.DELETE:
+                    data.update(parsed)
+                else:
+                    data = {**data, **parsed} if data else parsed
+        client = scope.get("client")
+        return IncomingRequest(
+            operation=operation,
+            path=path[4:],
+            data=data,
+            token=token.strip(),
+            remote_addr=client[0] if client else "",
+            namespace=namespace.strip(),
+        )
+
+    async def _read_body(self, receive: Receive) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        limit = self.limits.max_request_size
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise InvalidRequest("client disconnected")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge("http: request body too large")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+
+def _not_found() -> StrongroomError:
+    err = StrongroomError("not found", errors=[])
+    err.status = 404
+    return err
+
+
+def _query(raw: bytes) -> dict[str, Any]:
+    if not raw:
+        return {}
+    data: dict[str, Any] = {}
+    for key, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+        if key in data:
+            existing = data[key]
+            data[key] = [*existing, value] if isinstance(existing, list) else [existing, value]
+        else:
+            data[key] = value
+    return data
+
+
+def _operation(method: str, query: dict[str, Any]) -> tuple[Operation, dict[str, Any]]:
+    if method in ("GET", "HEAD"):
+        if str(query.pop("list", "")).lower() in _TRUE:
+            return Operation.LIST, query
+        if str(query.pop("scan", "")).lower() in _TRUE:
+            return Operation.SCAN, query
+        return Operation.READ, query
+    if method in ("POST", "PUT"):
+        return Operation.UPDATE, {}
+    if method == "PATCH":
+        return Operation.PATCH, {}
+    if method == "DELETE":
+        return Operation.DELETE, query
+    if method == "LIST":
+        return Operation.LIST, query
+    if method == "SCAN":
+        return Operation.SCAN, query
+    raise UnsupportedOperation(f"unsupported method {method!r}")
+
+
+def _parse_json(body: bytes) -> dict[str, Any]:
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise InvalidRequest("failed to parse JSON input: the request body is not valid JSON") from None
+    if parsed is None:
+        return {}
+    if not isinstance(parsed, dict):
+        raise InvalidRequest("failed to parse JSON input: the request body must be a JSON object")
+    return parsed
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

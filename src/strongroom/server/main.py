@@ -1,0 +1,80 @@
+"""``strongroom server``: turn the config (or dev flags) into node settings and run.
+
+One process when storage is in memory (dev mode, a Vault config's ``inmem``) or
+``workers = 1``; otherwise a supervisor with one worker process per core.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import uvloop
+
+from strongroom.config.model import ServerConfig
+from strongroom.server.logging_setup import setup_logging
+from strongroom.server.settings import ListenerSettings, NodeSettings
+
+log = logging.getLogger("strongroom.server")
+
+
+def settings_from_config(config: ServerConfig) -> NodeSettings:
+    listeners = tuple(
+        ListenerSettings(
+            host=listener.host,
+            port=listener.port,
+            tls_disable=listener.tls_disable,
+            tls_cert_file=listener.tls_cert_file or "",
+            tls_key_file=listener.tls_key_file or "",
+            tls_client_ca_file=listener.tls_client_ca_file or "",
+            tls_require_and_verify_client_cert=listener.tls_require_and_verify_client_cert,
+            max_request_size=listener.max_request_size,
+        )
+        for listener in config.listeners
+    )
+    return NodeSettings(
+        storage_type=config.storage.type,
+        storage_options=dict(config.storage.options),
+        listeners=listeners,
+        default_lease_ttl=config.default_lease_ttl,
+        max_lease_ttl=config.max_lease_ttl,
+        log_level=config.log_level,
+        workers=config.workers,
+        api_addr=config.api_addr or "",
+    )
+
+
+def dev_settings(root_token: str | None, listen_address: str) -> NodeSettings:
+    host, _, port = listen_address.rpartition(":")
+    return NodeSettings(
+        storage_type="inmem",
+        listeners=(ListenerSettings(host=host.strip("[]") or "127.0.0.1", port=int(port), tls_disable=True),),
+        dev=True,
+        dev_root_token=root_token,
+        log_level="info",
+    )
+
+
+def run_server(
+    config: ServerConfig | None,
+    *,
+    dev: bool = False,
+    dev_root_token: str | None = None,
+    dev_listen_address: str = "127.0.0.1:8200",
+) -> int:
+    """Run until SIGTERM/SIGINT; returns the process exit code."""
+    if dev or config is None:
+        settings = dev_settings(dev_root_token, dev_listen_address)
+    else:
+        settings = settings_from_config(config)
+    setup_logging(settings.log_level, f"server-{os.getpid()}")
+    if config is not None:
+        for warning in config.warnings:
+            log.warning("%s", warning)
+    if settings.worker_count() == 1:
+        from strongroom.server.single import run_single
+
+        return uvloop.run(run_single(settings))
+    from strongroom.server.supervisor import run_supervisor
+
+    return uvloop.run(run_supervisor(settings))

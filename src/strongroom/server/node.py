@@ -1,0 +1,135 @@
+"""Building one process's Core, and serving it over HTTP on inherited or fresh sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import ssl
+import time
+from collections.abc import Generator
+
+import uvicorn
+
+from strongroom.core.core import Core, CoreConfig
+from strongroom.core.seal import KeyEvent, SealManager
+from strongroom.core.tokens.store import TokenStore
+from strongroom.crypto.barrier import Barrier
+from strongroom.crypto.view import StorageView
+from strongroom.http.app import VaultApp
+from strongroom.http.limits import RequestLimits
+from strongroom.sdk.storage import StorageBackend
+from strongroom.server.registry import builtin_registry
+from strongroom.server.settings import ListenerSettings, NodeSettings
+
+log = logging.getLogger("strongroom.server")
+
+# TLS 1.2+ with forward-secret AEAD suites only (TLS 1.3 suites are fixed by OpenSSL).
+TLS_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
+
+
+async def mint_root_token(barrier: Barrier, token_id: str | None) -> str:
+    """Create the initial root token (during init, while the barrier is briefly open)."""
+    store = TokenStore(StorageView(barrier, "sys/token/"), clock=time.time, random_bytes=os.urandom)
+    token, _ = await store.create_root(token_id)
+    return token
+
+
+def build_core(settings: NodeSettings, physical: StorageBackend, seal: SealManager, barrier: Barrier) -> Core:
+    config = CoreConfig(
+        default_lease_ttl=settings.default_lease_ttl,
+        max_lease_ttl=settings.max_lease_ttl,
+        storage_type=settings.storage_type,
+        dev=settings.dev,
+    )
+    return Core(barrier, seal, builtin_registry(), config, clock=time.time, random_bytes=os.urandom)
+
+
+async def apply_key_event(core: Core, event: KeyEvent) -> None:
+    """Bring this process's barrier and core in line with the node's seal state."""
+    if event.kind == "unsealed":
+        assert event.root_key is not None
+        if core.barrier.sealed:
+            await core.barrier.unseal(event.root_key)
+        if core.sealed:
+            await core.post_unseal()
+    elif event.kind == "sealed":
+        await core.pre_seal()
+        core.barrier.seal()
+    elif event.kind == "keyring" and not core.barrier.sealed:
+        await core.barrier.reload_keyring()
+
+
+def bind_listener(listener: ListenerSettings) -> socket.socket:
+    family = socket.AF_INET6 if ":" in listener.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((listener.host, listener.port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the process owns SIGTERM/SIGINT and
+    stops every listener together."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def uvicorn_server(app: VaultApp, listener: ListenerSettings, log_level: str) -> uvicorn.Server:
+    kwargs: dict[str, object] = {}
+    if not listener.tls_disable:
+        kwargs.update(
+            ssl_certfile=listener.tls_cert_file,
+            ssl_keyfile=listener.tls_key_file,
+            ssl_ciphers=TLS_CIPHERS,
+        )
+        if listener.tls_client_ca_file:
+            kwargs["ssl_ca_certs"] = listener.tls_client_ca_file
+            kwargs["ssl_cert_reqs"] = (
+                ssl.CERT_REQUIRED if listener.tls_require_and_verify_client_cert else ssl.CERT_OPTIONAL
+            )
+    config = uvicorn.Config(
+        app,
+        loop="none",
+        http="httptools",
+        lifespan="off",
+        access_log=False,
+        log_level="warning" if log_level in ("info", "warn", "warning") else log_level,
+        server_header=False,
+        date_header=False,
+        timeout_graceful_shutdown=10,
+        **kwargs,  # type: ignore[arg-type]
+    )
+    return _Server(config)
+
+
+async def serve(core: Core, settings: NodeSettings, sockets: list[socket.socket]) -> None:
+    """Serve every listener until SIGTERM or SIGINT, then shut down gracefully."""
+    servers = [
+        uvicorn_server(make_app(core, listener), listener, settings.log_level)
+        for listener in settings.listeners
+    ]
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        for server in servers:
+            server.should_exit = True
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop)
+    try:
+        await asyncio.gather(*(srv.serve(sockets=[sock]) for srv, sock in zip(servers, sockets, strict=True)))
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+
+def make_app(core: Core, listener: ListenerSettings) -> VaultApp:
+    return VaultApp(core.handle, RequestLimits(max_request_size=listener.max_request_size))

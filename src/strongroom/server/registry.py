@@ -1,0 +1,30 @@
+"""The composition root's registry: every built-in backend registered by name, as a plug-in would be."""
+
+from __future__ import annotations
+
+from strongroom.core.registry import Registry
+from strongroom.engines.kv import KVBackend
+from strongroom.errors import ConfigError
+from strongroom.sdk.storage import StorageBackend
+from strongroom.storage.inmem import InmemBackend
+from strongroom.storage.sqlite import SQLiteBackend
+
+
+def builtin_registry() -> Registry:
+    registry = Registry()
+    registry.secrets["kv"] = KVBackend
+    registry.aliases["kv-v2"] = ("kv", {"version": "2"})
+    registry.aliases["generic"] = ("kv", {"version": "1"})
+    return registry
+
+
+def make_storage(storage_type: str, options: dict[str, str]) -> StorageBackend:
+    """A physical backend from the config's ``storage`` block."""
+    if storage_type == "inmem":
+        return InmemBackend()
+    if storage_type == "sqlite":
+        path = options.get("path")
+        if not path:
+            raise ConfigError('storage "sqlite": "path" is required')
+        return SQLiteBackend(path)
+    raise ConfigError(f'storage "{storage_type}" is not supported (supported: sqlite, inmem)')

@@ -1,0 +1,34 @@
+"""A worker's view of the node's seal: every call goes to the supervisor, which owns it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strongroom.core.seal import SealManager
+from strongroom.server.ipc import Channel
+
+
+class RemoteSealManager(SealManager):
+    def __init__(self, channel: Channel) -> None:
+        self._channel = channel
+
+    async def status(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self._channel.call("seal_status")
+        return result
+
+    async def initialize(self, secret_shares: int, secret_threshold: int) -> dict[str, Any]:
+        result: dict[str, Any] = await self._channel.call(
+            "init", {"secret_shares": secret_shares, "secret_threshold": secret_threshold}
+        )
+        return result
+
+    async def unseal(self, key: str | None, reset: bool) -> dict[str, Any]:
+        result: dict[str, Any] = await self._channel.call("unseal", {"key": key, "reset": reset})
+        return result
+
+    async def seal(self) -> None:
+        await self._channel.call("seal")
+
+    async def rotate(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self._channel.call("rotate")
+        return result

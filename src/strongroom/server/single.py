@@ -1,0 +1,48 @@
+"""One process serving everything: dev mode and in-memory storage (whose data lives in
+that one process's memory), or ``workers = 1``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+from strongroom.core.seal import KeyEvent, LocalSealManager
+from strongroom.crypto.barrier import Barrier
+from strongroom.server.banner import print_dev_banner
+from strongroom.server.node import apply_key_event, bind_listener, build_core, mint_root_token, serve
+from strongroom.server.registry import make_storage
+from strongroom.server.settings import NodeSettings
+
+log = logging.getLogger("strongroom.server")
+
+
+async def run_single(settings: NodeSettings) -> int:
+    sockets = [bind_listener(listener) for listener in settings.listeners]
+    physical = make_storage(settings.storage_type, settings.storage_options)
+    await physical.open()
+    barrier = Barrier(physical)
+
+    async def on_key(event: KeyEvent) -> None:
+        await apply_key_event(core, event)
+
+    seal = LocalSealManager(
+        barrier,
+        mint_root_token=mint_root_token,
+        on_key=on_key,
+        random_bytes=os.urandom,
+        clock=time.time,
+        storage_type=settings.storage_type,
+    )
+    core = build_core(settings, physical, seal, barrier)
+    try:
+        if settings.dev:
+            result = await seal.initialize_with_token(1, 1, settings.dev_root_token)
+            await seal.unseal_with_keys(result.keys)
+            print_dev_banner(settings, result.keys[0], result.root_token)
+        await serve(core, settings, sockets)
+    finally:
+        await physical.close()
+        for sock in sockets:
+            sock.close()
+    return 0

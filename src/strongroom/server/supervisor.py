@@ -1,0 +1,190 @@
+"""The supervisor: owns the listening sockets and the seal, runs one worker per core.
+
+Workers forward ``sys/init``, ``sys/unseal``, ``sys/seal`` and ``sys/rotate`` here
+over a private socketpair. When the node unseals, seals or rotates its keyring,
+the supervisor tells every worker and waits for each to acknowledge before the
+call that caused it returns, so no worker keeps keys after a seal.
+
+Workers are started with ``PR_SET_PDEATHSIG`` so they die with the supervisor,
+even on ``kill -9``; a worker that dies is restarted and handed the keys again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import ctypes
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from strongroom.core.seal import KeyEvent, LocalSealManager
+from strongroom.crypto.barrier import Barrier
+from strongroom.errors import InvalidRequest
+from strongroom.server.ipc import Channel
+from strongroom.server.node import bind_listener, mint_root_token
+from strongroom.server.registry import make_storage
+from strongroom.server.settings import NodeSettings
+
+log = logging.getLogger("strongroom.supervisor")
+
+_PR_SET_PDEATHSIG = 1
+RESTART_BACKOFF = 0.5
+
+
+def _die_with_parent() -> None:
+    """Runs in the child between fork and exec: SIGKILL when the supervisor goes away."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+@dataclass
+class WorkerHandle:
+    index: int
+    process: asyncio.subprocess.Process | None = None
+    channel: Channel | None = None
+    ready: bool = False
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+
+class Supervisor:
+    def __init__(self, settings: NodeSettings) -> None:
+        self.settings = settings
+        self.sockets = [bind_listener(listener) for listener in settings.listeners]
+        self.physical = make_storage(settings.storage_type, settings.storage_options)
+        self.barrier = Barrier(self.physical)
+        self.seal = LocalSealManager(
+            self.barrier,
+            mint_root_token=mint_root_token,
+            on_key=self._broadcast,
+            random_bytes=os.urandom,
+            clock=time.time,
+            storage_type=settings.storage_type,
+        )
+        self.workers = [WorkerHandle(i) for i in range(settings.worker_count())]
+        self._stopping = False
+        self._key_lock = asyncio.Lock()
+        self._root_key: bytes | None = None
+
+    # -- calls from workers ------------------------------------------------------------
+
+    def _handler(self, worker: WorkerHandle) -> Any:
+        async def handle(op: str, args: dict[str, Any]) -> Any:
+            if op == "settings":
+                return self.settings.to_json()
+            if op == "ready":
+                async with self._key_lock:
+                    worker.ready = True
+                    if self._root_key is not None:
+                        await self._push(worker, KeyEvent("unsealed", self._root_key))
+                return True
+            if op == "seal_status":
+                return await self.seal.status()
+            if op == "init":
+                return await self.seal.initialize(int(args["secret_shares"]), int(args["secret_threshold"]))
+            if op == "unseal":
+                return await self.seal.unseal(args.get("key"), bool(args.get("reset")))
+            if op == "seal":
+                await self.seal.seal()
+                return True
+            if op == "rotate":
+                return await self.seal.rotate()
+            raise InvalidRequest(f"unknown supervisor operation {op!r}")
+
+        return handle
+
+    async def _broadcast(self, event: KeyEvent) -> None:
+        async with self._key_lock:
+            if event.kind == "unsealed":
+                self._root_key = event.root_key
+            elif event.kind == "sealed":
+                self._root_key = None
+            ready = [w for w in self.workers if w.ready and w.channel is not None]
+            results = await asyncio.gather(*(self._push(w, event) for w in ready), return_exceptions=True)
+            for worker, result in zip(ready, results, strict=True):
+                if isinstance(result, BaseException):
+                    # A worker that cannot take the change must not keep serving
+                    # with stale keys: end it; it is restarted sealed-or-current.
+                    log.error("worker %d did not apply %s; restarting it", worker.index, event.kind)
+                    if worker.process is not None and worker.process.returncode is None:
+                        worker.process.kill()
+
+    async def _push(self, worker: WorkerHandle, event: KeyEvent) -> None:
+        assert worker.channel is not None
+        args: dict[str, Any] = {"kind": event.kind}
+        if event.root_key is not None:
+            args["root_key"] = base64.b64encode(event.root_key).decode()
+        await worker.channel.call("key", args, timeout=30)
+
+    # -- worker lifecycle ----------------------------------------------------------------
+
+    async def _spawn(self, worker: WorkerHandle) -> None:
+        parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        child_sock.set_inheritable(True)
+        fds = [s.fileno() for s in self.sockets]
+        try:
+            worker.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "strongroom.server.worker",
+                "--listen-fds", ",".join(map(str, fds)),
+                "--ipc-fd", str(child_sock.fileno()),
+                pass_fds=[*fds, child_sock.fileno()],
+                preexec_fn=_die_with_parent,
+                stdin=asyncio.subprocess.DEVNULL,
+            )
+        finally:
+            child_sock.close()
+        worker.ready = False
+        worker.channel = await Channel.open(parent_sock, self._handler(worker))
+        task = asyncio.create_task(worker.channel.serve())
+        worker.tasks.add(task)
+        task.add_done_callback(worker.tasks.discard)
+        log.info("started worker %d (pid %d)", worker.index, worker.process.pid)
+
+    async def _watch(self, worker: WorkerHandle) -> None:
+        while not self._stopping:
+            await self._spawn(worker)
+            assert worker.process is not None
+            code = await worker.process.wait()
+            worker.ready = False
+            if worker.channel is not None:
+                worker.channel.close()
+            if self._stopping:
+                return
+            log.error("worker %d exited with %s; restarting", worker.index, code)
+            await asyncio.sleep(RESTART_BACKOFF)
+
+    async def run(self) -> int:
+        await self.physical.open()
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        watchers = [asyncio.create_task(self._watch(w)) for w in self.workers]
+        await stop.wait()
+        self._stopping = True
+        log.info("shutting down: stopping %d workers", len(self.workers))
+        for worker in self.workers:
+            if worker.process is not None and worker.process.returncode is None:
+                worker.process.terminate()
+        for worker in self.workers:
+            if worker.process is not None:
+                try:
+                    await asyncio.wait_for(worker.process.wait(), 15)
+                except TimeoutError:
+                    worker.process.kill()
+        for task in watchers:
+            task.cancel()
+        self.barrier.seal()
+        await self.physical.close()
+        for sock in self.sockets:
+            sock.close()
+        return 0
+
+
+async def run_supervisor(settings: NodeSettings) -> int:
+    return await Supervisor(settings).run()

@@ -1,0 +1,77 @@
+"""A worker process: serves HTTP on sockets inherited from the supervisor.
+
+Started by the supervisor as ``python -m strongroom.server.worker --listen-fds
+3,4 --ipc-fd 5``. It dies with the supervisor (``PR_SET_PDEATHSIG``, set before
+exec), and it also stops when the supervisor channel closes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import logging
+import os
+import socket
+import sys
+from typing import Any
+
+from strongroom.core.core import Core
+from strongroom.core.seal import KeyEvent
+from strongroom.crypto.barrier import Barrier
+from strongroom.server.ipc import Channel
+from strongroom.server.logging_setup import setup_logging
+from strongroom.server.node import apply_key_event, build_core, serve
+from strongroom.server.registry import make_storage
+from strongroom.server.remote_seal import RemoteSealManager
+from strongroom.server.settings import NodeSettings
+
+log = logging.getLogger("strongroom.worker")
+
+
+async def worker_main(listen_fds: list[int], ipc_fd: int) -> int:
+    core_ref: list[Core] = []
+
+    async def on_supervisor_call(op: str, args: dict[str, Any]) -> Any:
+        if op != "key":
+            raise ValueError(f"unknown supervisor call {op!r}")
+        root_key = base64.b64decode(args["root_key"]) if args.get("root_key") else None
+        await apply_key_event(core_ref[0], KeyEvent(args["kind"], root_key))
+        return True
+
+    channel = await Channel.open(socket.socket(fileno=ipc_fd), on_supervisor_call)
+    channel_task = asyncio.create_task(channel.serve())
+    settings = NodeSettings.from_json(await channel.call("settings"))
+    setup_logging(settings.log_level, f"worker-{os.getpid()}")
+    physical = make_storage(settings.storage_type, settings.storage_options)
+    await physical.open()
+    barrier = Barrier(physical)
+    core_ref.append(build_core(settings, physical, RemoteSealManager(channel), barrier))
+    await channel.call("ready")
+    sockets = [socket.socket(fileno=fd) for fd in listen_fds]
+    serve_task = asyncio.create_task(serve(core_ref[0], settings, sockets))
+    try:
+        done, _ = await asyncio.wait({serve_task, channel_task}, return_when=asyncio.FIRST_COMPLETED)
+        if channel_task in done:
+            log.error("supervisor channel closed; worker exiting")
+            serve_task.cancel()
+    finally:
+        await physical.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="strongroom-worker")
+    parser.add_argument("--listen-fds", required=True)
+    parser.add_argument("--ipc-fd", type=int, required=True)
+    args = parser.parse_args(argv)
+    if os.getppid() == 1:
+        return 1  # the supervisor died before PR_SET_PDEATHSIG took effect
+    fds = [int(fd) for fd in args.listen_fds.split(",") if fd]
+    import uvloop
+
+    return uvloop.run(worker_main(fds, args.ipc_fd))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
