@@ -1,0 +1,73 @@
+"""KV v2's storage layout, inside the mount's (encrypted, prefixed) storage view.
+
+    config                  MountConfig as JSON (absent: all defaults)
+    meta/<secret path>      SecretMeta as JSON, one entry per secret
+    ver/<secret id>/<n>     the data of version n, exactly the JSON object written
+
+Listing a folder is one ``list("meta/<folder>/")``. Every change to a secret is
+a single storage transaction, so a version and the metadata that names it
+appear (or disappear) together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from strongroom.errors import InternalError
+from strongroom.sdk.storage import StorageBackend, TxnOp
+
+from ..common import decode_entry, encode_entry
+from .model import MountConfig, SecretMeta
+
+CONFIG_KEY = "config"
+META_PREFIX = "meta/"
+VERSION_PREFIX = "ver/"
+
+
+class V2Store:
+    """Typed access to one mount's KV v2 entries."""
+
+    def __init__(self, storage: StorageBackend) -> None:
+        self.storage = storage
+
+    async def config(self) -> MountConfig:
+        raw = await self.storage.get(CONFIG_KEY)
+        return MountConfig() if raw is None else MountConfig.from_json(decode_entry(raw))
+
+    async def save_config(self, config: MountConfig) -> None:
+        await self.storage.put(CONFIG_KEY, encode_entry(config.to_json()))
+
+    async def meta(self, path: str) -> SecretMeta | None:
+        raw = await self.storage.get(META_PREFIX + path)
+        return None if raw is None else SecretMeta.from_json(decode_entry(raw))
+
+    async def version_data(self, meta: SecretMeta, number: int) -> dict[str, Any] | None:
+        """The data of a version, or None when it is gone (pruned or destroyed since ``meta`` was read)."""
+        raw = await self.storage.get(self._version_key(meta, number))
+        if raw is None:
+            return None
+        data = decode_entry(raw)
+        if not isinstance(data, dict):
+            raise InternalError("a kv version entry is malformed")
+        return data
+
+    def put_meta(self, path: str, meta: SecretMeta) -> TxnOp:
+        return TxnOp(META_PREFIX + path, encode_entry(meta.to_json()))
+
+    @staticmethod
+    def delete_meta(path: str) -> TxnOp:
+        return TxnOp(META_PREFIX + path, None)
+
+    def put_version(self, meta: SecretMeta, number: int, encoded_data: bytes) -> TxnOp:
+        return TxnOp(self._version_key(meta, number), encoded_data)
+
+    def delete_versions(self, meta: SecretMeta, numbers: Sequence[int]) -> list[TxnOp]:
+        return [TxnOp(self._version_key(meta, number), None) for number in numbers]
+
+    async def commit(self, ops: Sequence[TxnOp]) -> None:
+        await self.storage.transaction(ops)
+
+    @staticmethod
+    def _version_key(meta: SecretMeta, number: int) -> str:
+        return f"{VERSION_PREFIX}{meta.id}/{number}"
