@@ -221,10 +221,19 @@ class Barrier(StorageBackend):
         await self.physical.delete(key)
 
     async def list(self, prefix: str) -> list[str]:
+        """Children of ``prefix`` as the logical store has them: reserved entries do not exist here."""
         self._require_keys()
         children = await self.physical.list(prefix)
         self._require_keys()
-        return [child for child in children if not _is_reserved(prefix + child.rstrip("/"))]
+        visible: list[str] = []
+        for child in children:
+            path = prefix + child
+            if _is_reserved(path.rstrip("/")):
+                continue
+            if child.endswith("/") and _holds_reserved(path) and not await self.list(path):
+                continue  # a folder (such as core/) that holds nothing but reserved entries
+            visible.append(child)
+        return visible
 
     async def transaction(self, ops: Sequence[TxnOp]) -> None:
         self._require_keys()
@@ -306,6 +315,10 @@ def _parse_header(blob: bytes) -> tuple[int, bytes]:
 
 def _is_reserved(path: str) -> bool:
     return any(path == reserved or path.startswith(reserved + "/") for reserved in RESERVED_PATHS)
+
+
+def _holds_reserved(folder: str) -> bool:
+    return any(reserved.startswith(folder) for reserved in RESERVED_PATHS)
 
 
 def _logical_path(key: str) -> bytes:

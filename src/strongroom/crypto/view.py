@@ -5,7 +5,8 @@ answers are relative to it, so a mount addresses its entries without knowing
 where they live. As defence in depth (storage backends do no path
 normalisation, but a future one might), keys that could be read as climbing out
 or aliasing are refused with :class:`strongroom.errors.InvalidRequest`: a leading
-'/', an empty segment ('a//b', a trailing '/'), or a '.' or '..' segment.
+'/', an empty segment ('a//b', or a trailing '/' except in ``get`` of a folder
+name, which answers None), or a '.' or '..' segment.
 """
 
 from __future__ import annotations
@@ -20,9 +21,7 @@ class StorageView(StorageBackend):
     """``backend`` seen through ``prefix`` (non-empty, ending in '/', itself a clean path)."""
 
     def __init__(self, backend: StorageBackend, prefix: str) -> None:
-        if not prefix.endswith("/"):
-            raise InvalidRequest("a view prefix must end in '/'")
-        _check_segments(prefix[:-1])
+        _check_folder(prefix)
         self._backend = backend
         self._prefix = prefix
 
@@ -36,15 +35,17 @@ class StorageView(StorageBackend):
 
     def sub_view(self, prefix: str) -> StorageView:
         """A view of ``prefix`` inside this one (flattened onto the same backend)."""
-        if not prefix.endswith("/"):
-            raise InvalidRequest("a view prefix must end in '/'")
-        _check_segments(prefix[:-1])
+        _check_folder(prefix)
         return StorageView(self._backend, self._prefix + prefix)
 
     def __repr__(self) -> str:
         return f"StorageView(prefix={self._prefix!r})"
 
     async def get(self, key: str) -> bytes | None:
+        """The value at ``key``; a folder name ('a/b/') holds no value, as the storage contract says."""
+        if isinstance(key, str) and key.endswith("/"):
+            _check_folder(key)
+            return None  # nothing can be written at such a key through a view
         return await self._backend.get(self._key(key))
 
     async def put(self, key: str, value: bytes) -> None:
@@ -56,9 +57,7 @@ class StorageView(StorageBackend):
     async def list(self, prefix: str) -> list[str]:
         """Children of ``prefix`` ('' or ending in '/'); they are already relative to it."""
         if prefix:
-            if not prefix.endswith("/"):
-                raise InvalidRequest("a list prefix must be empty or end in '/'")
-            _check_segments(prefix[:-1])
+            _check_folder(prefix)
         return await self._backend.list(self._prefix + prefix)
 
     async def transaction(self, ops: Sequence[TxnOp]) -> None:
@@ -69,6 +68,13 @@ class StorageView(StorageBackend):
     def _key(self, key: str) -> str:
         _check_segments(key)
         return self._prefix + key
+
+
+def _check_folder(prefix: str) -> None:
+    """Refuse a folder prefix that does not end in '/' or whose segments are not clean."""
+    if not isinstance(prefix, str) or not prefix.endswith("/"):
+        raise InvalidRequest("a storage prefix must end in '/'")
+    _check_segments(prefix[:-1])
 
 
 def _check_segments(path: str) -> None:

@@ -605,13 +605,16 @@ def test_reserved_paths_cannot_be_addressed_through_the_barrier(path: str) -> No
     run(scenario())
 
 
-def test_listing_core_hides_the_reserved_entries_but_shows_others() -> None:
+def test_listing_hides_the_reserved_entries_and_folders_holding_only_them() -> None:
     async def scenario() -> None:
         physical = InmemBackend()
         barrier = await unsealed_barrier(physical)
         await physical.put("core/seal-config", b"{}")
         await physical.put("core/root-key", b"wrapped")
+        assert await barrier.list("") == []
+        assert await barrier.list("core/") == []
         await barrier.put("core/mounts", b"table")
+        assert await barrier.list("") == ["core/"]
         assert await barrier.list("core/") == ["mounts"]
 
     run(scenario())

@@ -50,7 +50,10 @@ def test_a_view_cannot_see_its_siblings() -> None:
     run(scenario())
 
 
-BAD_KEYS = ["", "/etc", "a//b", "a/", "..", "../other/secret", "a/../../b", "a/..", ".", "./a", "a/./b"]
+BAD_KEYS = [
+    *("", "/etc", "/", "a//b", "a//"),
+    *("..", "../other/secret", "a/../../b", "a/..", "../", ".", "./a", "a/./b"),
+]
 
 
 @pytest.mark.parametrize("key", BAD_KEYS)
@@ -65,6 +68,20 @@ def test_keys_that_could_leave_or_alias_the_prefix_are_refused(key: str) -> None
         with pytest.raises(InvalidRequest):
             await view.delete(key)
         assert await physical.list("") == []
+
+    run(scenario())
+
+
+def test_a_folder_name_holds_no_value_and_cannot_be_written() -> None:
+    async def scenario() -> None:
+        physical = InmemBackend()
+        await physical.put("logical/abc/folder/", b"planted by someone with physical access")
+        view = StorageView(physical, "logical/abc/")
+        assert await view.get("folder/") is None
+        with pytest.raises(InvalidRequest):
+            await view.put("folder/", b"x")
+        with pytest.raises(InvalidRequest):
+            await view.delete("folder/")
 
     run(scenario())
 
