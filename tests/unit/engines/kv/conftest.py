@@ -55,9 +55,9 @@ async def dump(storage: StorageBackend, prefix: str = "") -> dict[str, bytes]:
 class KV:
     """One kv mount. ``call`` runs a single request to completion and returns the backend's answer."""
 
-    def __init__(self, version: str | None) -> None:
+    def __init__(self, version: str | None, storage: RecordingStorage | None = None) -> None:
         self.clock = ManualClock(start=1_800_000_000.0)
-        self.storage = RecordingStorage()
+        self.storage = storage if storage is not None else RecordingStorage()
         options = {} if version is None else {"version": version}
         self.ctx = BackendContext(
             storage=self.storage,
@@ -108,6 +108,12 @@ def kv1() -> KV:
 @pytest.fixture
 def kv2() -> KV:
     return KV("2")
+
+
+@pytest.fixture
+def recording_storage() -> type[RecordingStorage]:
+    """The storage class the harness uses, for tests that need to subclass it."""
+    return RecordingStorage
 
 
 @pytest.fixture

@@ -387,7 +387,12 @@ def test_undelete_after_expiry_grants_a_fresh_period(kv2) -> None:
 def test_subkeys_replaces_values_with_null(kv2) -> None:
     kv2.put("app", {"foo": "abc", "bar": {"baz": "def", "deep": {"x": 1}}, "empty": {}, "list": [1]})
     body = kv2.ok(READ, "subkeys/app")
-    assert body["subkeys"] == {"foo": None, "bar": {"baz": None, "deep": {"x": None}}, "empty": None, "list": None}
+    assert body["subkeys"] == {
+        "foo": None,
+        "bar": {"baz": None, "deep": {"x": None}},
+        "empty": None,
+        "list": None,
+    }
     assert body["metadata"]["version"] == 1
 
 
