@@ -1,0 +1,128 @@
+"""How token records are laid out in storage. Only the token store uses this.
+
+Inside the view the core hands over (``sys/token/`` behind the barrier)::
+
+    salt                              32 random bytes, generated once
+    id/<H(token)>                     the TokenEntry (JSON)
+    accessor/<H(accessor)>            {"accessor": ..., "token": H(token)}
+    parent/<H(parent)>/<H(child)>     the parent -> children index
+
+``H`` is HMAC-SHA256 under the salt with a label per kind (see :mod:`.ids`), so
+neither a token nor an accessor is a storage key, and the raw token is stored
+nowhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+
+from strongroom.core.tokens.entry import TokenEntry
+from strongroom.core.tokens.ids import SALT_BYTES, Hasher
+from strongroom.errors import InternalError
+from strongroom.sdk.storage import StorageBackend, TxnOp
+from strongroom.sdk.system import RandomBytes
+
+SALT_KEY = "salt"
+ID_PREFIX = "id/"
+ACCESSOR_PREFIX = "accessor/"
+PARENT_PREFIX = "parent/"
+
+
+def id_key(id_hash: str) -> str:
+    return ID_PREFIX + id_hash
+
+
+def accessor_key(accessor_hash: str) -> str:
+    return ACCESSOR_PREFIX + accessor_hash
+
+
+def child_key(parent_hash: str, child_hash: str) -> str:
+    return f"{PARENT_PREFIX}{parent_hash}/{child_hash}"
+
+
+class TokenRecords:
+    """Typed reads and writes of the layout above over one storage view."""
+
+    def __init__(self, storage: StorageBackend, random_bytes: RandomBytes) -> None:
+        self.storage = storage
+        self._random_bytes = random_bytes
+        self._hasher: Hasher | None = None
+        self._salt_lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"TokenRecords({self.storage!r})"
+
+    async def hasher(self) -> Hasher:
+        """The keyed hasher; the salt is created on first use if the store has none.
+
+        Two processes creating the salt at once would each keep their own, so the
+        core creates it during init (the first root token), where one process runs.
+        """
+        if self._hasher is None:
+            async with self._salt_lock:
+                if self._hasher is None:
+                    salt = await self.storage.get(SALT_KEY)
+                    if salt is None:
+                        salt = self._random_bytes(SALT_BYTES)
+                        await self.storage.put(SALT_KEY, salt)
+                    self._hasher = Hasher(salt)
+        return self._hasher
+
+    async def read(self, id_hash: str) -> TokenEntry | None:
+        raw = await self.storage.get(id_key(id_hash))
+        return None if raw is None else TokenEntry.from_bytes(raw)
+
+    async def write(self, entry: TokenEntry) -> None:
+        await self.storage.put(id_key(entry.id_hash), entry.to_bytes())
+
+    async def exists(self, id_hash: str) -> bool:
+        return await self.storage.get(id_key(id_hash)) is not None
+
+    def mint_ops(self, entry: TokenEntry, accessor_hash: str) -> list[TxnOp]:
+        """One transaction's worth: the entry, its accessor index and its parent-index entry."""
+        index = orjson.dumps({"accessor": entry.accessor, "token": entry.id_hash})
+        ops = [TxnOp(id_key(entry.id_hash), entry.to_bytes()), TxnOp(accessor_key(accessor_hash), index)]
+        if entry.parent:
+            ops.append(TxnOp(child_key(entry.parent, entry.id_hash), b"1"))
+        return ops
+
+    async def destroy_ops(self, id_hash: str, entry: TokenEntry | None, parent_hash: str) -> list[TxnOp]:
+        """One transaction's worth: delete the entry, its accessor index and its parent-index entry."""
+        ops = [TxnOp(id_key(id_hash), None)]
+        if entry is not None:
+            accessor_hash = (await self.hasher()).accessor(entry.accessor)
+            if accessor_hash is not None:
+                ops.append(TxnOp(accessor_key(accessor_hash), None))
+        if parent_hash:
+            ops.append(TxnOp(child_key(parent_hash, id_hash), None))
+        return ops
+
+    async def read_accessor(self, accessor_hash: str) -> tuple[str, str] | None:
+        """(accessor, token hash) stored under ``accessor_hash``, or None."""
+        raw = await self.storage.get(accessor_key(accessor_hash))
+        if raw is None:
+            return None
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise InternalError("a stored accessor entry is malformed") from exc
+        accessor = body.get("accessor") if isinstance(body, dict) else None
+        token = body.get("token") if isinstance(body, dict) else None
+        if not isinstance(accessor, str) or not isinstance(token, str):
+            raise InternalError("a stored accessor entry is malformed")
+        return accessor, token
+
+    async def children(self, id_hash: str) -> list[str]:
+        keys = await self.storage.list(f"{PARENT_PREFIX}{id_hash}/")
+        return [key for key in keys if not key.endswith("/")]
+
+    async def id_hashes(self) -> list[str]:
+        return await self.storage.list(ID_PREFIX)
+
+    async def accessor_hashes(self) -> list[str]:
+        return await self.storage.list(ACCESSOR_PREFIX)
+
+    async def parents_with_children(self) -> list[str]:
+        return [key.rstrip("/") for key in await self.storage.list(PARENT_PREFIX) if key.endswith("/")]
