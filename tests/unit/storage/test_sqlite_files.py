@@ -116,7 +116,7 @@ def test_values_that_are_not_bytes_are_refused_before_anything_is_written(tmp_pa
             for bad in (5, "text", None):
                 with pytest.raises(TypeError, match="storage values are bytes"):
                     await store.put("k", bad)  # type: ignore[arg-type]
-            await store.put("k", bytearray(b"from a bytearray"))
+            await store.put("k", bytearray(b"from a bytearray"))  # type: ignore[arg-type]
             assert await store.get("k") == b"from a bytearray"
             assert store.batched_writes == 1
         finally:

@@ -17,9 +17,11 @@ from strongroom.storage.sqlite import SQLiteBackend
 CANARY = b"canary-secret-value-7f3a"
 
 
-def run(path: Path, scenario: Callable[[SQLiteBackend], Awaitable[None]], **options: float) -> None:
+def run(
+    path: Path, scenario: Callable[[SQLiteBackend], Awaitable[None]], *, busy_timeout: float = 10.0
+) -> None:
     async def main() -> None:
-        store = SQLiteBackend(str(path), **options)
+        store = SQLiteBackend(str(path), busy_timeout=busy_timeout)
         await store.open()
         try:
             await scenario(store)
