@@ -36,12 +36,20 @@ def secret_path(raw: Any) -> str:
 
 
 def is_secret_path(raw: Any) -> bool:
-    """True when :func:`secret_path` would accept ``raw`` (for existence checks, which never fail)."""
+    """True when :func:`secret_path` would accept ``raw``."""
+    return lookup_path(raw) is not None
+
+
+def lookup_path(raw: Any) -> str | None:
+    """``raw`` as a secret path, or None when it is malformed.
+
+    For reads and deletes: no secret can live at a malformed path, so those
+    answer "not found" (404) or "nothing to do" (204) rather than 400.
+    """
     try:
-        secret_path(raw)
+        return secret_path(raw)
     except InvalidRequest:
-        return False
-    return True
+        return None
 
 
 def folder_prefix(raw: Any) -> str:

@@ -26,6 +26,7 @@ from .common import (
     encode_entry,
     folder_prefix,
     is_secret_path,
+    lookup_path,
     pagination,
     request_storage,
     secret_path,
@@ -75,7 +76,8 @@ class KVv1:
         return await self._storage(req).get(PREFIX + req.path) is not None
 
     async def read(self, req: Request, fd: FieldData) -> Response:
-        raw = await self._storage(req).get(PREFIX + secret_path(req.path))
+        path = lookup_path(req.path)
+        raw = None if path is None else await self._storage(req).get(PREFIX + path)
         if raw is None:
             raise NotFound()
         data = decode_entry(raw)
@@ -90,7 +92,9 @@ class KVv1:
         await self._storage(req).put(PREFIX + path, encode_entry(req.data))
 
     async def delete(self, req: Request, fd: FieldData) -> None:
-        await self._storage(req).delete(PREFIX + secret_path(req.path))
+        path = lookup_path(req.path)
+        if path is not None:
+            await self._storage(req).delete(PREFIX + path)
 
     async def list(self, req: Request, fd: FieldData) -> Response:
         after, limit = pagination(fd)

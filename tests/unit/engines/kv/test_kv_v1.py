@@ -146,3 +146,9 @@ def test_existence_tells_create_from_update(kv1) -> None:
 def test_v1_data_lives_under_its_own_prefix(kv1) -> None:
     kv1.call(UPDATE, "team/db", {"a": "b"})
     assert list(kv1.contents()) == ["kv/team/db"]
+
+
+def test_read_of_a_malformed_path_is_404_and_delete_is_204(kv1) -> None:
+    with pytest.raises(NotFound):
+        kv1.call(READ, "app/")
+    assert kv1.call(DELETE, "a//b") is None

@@ -443,3 +443,21 @@ def test_existence_of_data_path_follows_the_metadata(kv2) -> None:
     kv2.call(DELETE, "data/app")
     assert kv2.exists("data/app") is True  # soft-deleted: a write is an update
     assert kv2.exists("data/") is False
+
+
+@pytest.mark.parametrize("path", ["data/", "data/app/", "subkeys/a//b"])
+def test_read_of_a_malformed_path_is_404(kv2, path) -> None:
+    with pytest.raises(NotFound):
+        kv2.call(READ, path)
+
+
+@pytest.mark.parametrize("path", ["data/app/", "delete/app/", "undelete/", "destroy/a//b", "metadata/app/"])
+def test_delete_of_a_malformed_path_changes_nothing(kv2, path) -> None:
+    operation = DELETE if path.startswith(("data/", "metadata/")) else UPDATE
+    assert kv2.call(operation, path, {"versions": [1]}) is None
+    assert kv2.contents() == {}
+
+
+def test_patch_of_a_malformed_path_is_404(kv2) -> None:
+    with pytest.raises(NotFound):
+        kv2.call(PATCH, "data/app/", {"data": {"v": "1"}})

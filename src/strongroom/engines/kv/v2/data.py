@@ -8,7 +8,7 @@ from strongroom.errors import CheckAndSetMismatch, InvalidRequest, NotFound
 from strongroom.sdk.fields import FieldData, FieldType, coerce
 from strongroom.sdk.logical import Request, Response
 
-from ..common import encode_entry, is_secret_path, secret_path
+from ..common import encode_entry, is_secret_path, lookup_path, secret_path
 from ..merge_patch import merge_patch
 from .engine import Engine
 from .model import MountConfig, SecretMeta
@@ -69,9 +69,7 @@ class DataHandlers:
     async def read(self, req: Request, fd: FieldData) -> Response:
         """The latest version, or ``version``. A deleted or destroyed one: 404 carrying its metadata."""
         store = self.engine.store(req)
-        meta = await store.meta(secret_path(fd.get("path")))
-        if meta is None:
-            raise NotFound()
+        meta = await self._meta_or_404(store, fd)
         number = fd.get("version") or 0
         number = number if number > 0 else meta.current_version
         version = meta.versions.get(number)
@@ -103,7 +101,9 @@ class DataHandlers:
 
     async def patch(self, req: Request, fd: FieldData) -> Response:
         """JSON merge patch of the latest version into a new version. 404 if missing, deleted or destroyed."""
-        path = secret_path(fd.get("path"))
+        path = lookup_path(fd.get("path"))
+        if path is None:
+            raise NotFound()
         if not fd.has("data"):
             raise InvalidRequest("no data provided")
         changes = fd.get("data")
@@ -134,7 +134,9 @@ class DataHandlers:
 
     async def delete(self, req: Request, fd: FieldData) -> None:
         """Soft-delete the latest version. Nothing there, or already gone: still 204 (as Vault)."""
-        path = secret_path(fd.get("path"))
+        path = lookup_path(fd.get("path"))
+        if path is None:
+            return
         store = self.engine.store(req)
         async with self.engine.locks.for_key(path):
             meta = await store.meta(path)
@@ -153,9 +155,7 @@ class DataHandlers:
         if depth < 0:
             raise InvalidRequest("depth must be zero or a positive integer")
         store = self.engine.store(req)
-        meta = await store.meta(secret_path(fd.get("path")))
-        if meta is None:
-            raise NotFound()
+        meta = await self._meta_or_404(store, fd)
         number = fd.get("version") or 0
         number = number if number > 0 else meta.current_version
         version = meta.versions.get(number)
@@ -169,3 +169,11 @@ class DataHandlers:
             raise NotFound()
         body["subkeys"] = subkeys(data, depth)
         return Response(data=body)
+
+    @staticmethod
+    async def _meta_or_404(store: V2Store, fd: FieldData) -> SecretMeta:
+        path = lookup_path(fd.get("path"))
+        meta = None if path is None else await store.meta(path)
+        if meta is None:
+            raise NotFound()
+        return meta

@@ -8,7 +8,7 @@ from strongroom.errors import InvalidRequest, NotFound
 from strongroom.sdk.fields import FieldData
 from strongroom.sdk.logical import Request, Response
 
-from ..common import folder_prefix, is_secret_path, pagination, secret_path
+from ..common import folder_prefix, is_secret_path, lookup_path, pagination, secret_path
 from ..listing import list_page, scan_page
 from ..merge_patch import merge_patch
 from . import custom_metadata
@@ -48,7 +48,8 @@ class MetadataHandlers:
         return is_secret_path(path) and await self.engine.store(req).meta(path) is not None
 
     async def read(self, req: Request, fd: FieldData) -> Response:
-        meta = await self.engine.store(req).meta(secret_path(fd.get("path")))
+        path = lookup_path(fd.get("path"))
+        meta = None if path is None else await self.engine.store(req).meta(path)
         if meta is None:
             raise NotFound()
         return Response(data=meta.metadata_view())
@@ -93,7 +94,9 @@ class MetadataHandlers:
         present = [name for name in SETTINGS if name in fd.raw]
         if not present:
             return None
-        path = secret_path(fd.get("path"))
+        path = lookup_path(fd.get("path"))
+        if path is None:
+            raise NotFound()
         custom_patch: dict[str, str | None] | None = None
         if fd.has("custom_metadata"):
             custom_patch = custom_metadata.parse(fd.get("custom_metadata"), allow_null=True)
@@ -127,7 +130,9 @@ class MetadataHandlers:
 
     async def delete(self, req: Request, fd: FieldData) -> None:
         """Remove the metadata and every version, for good. A missing secret is not an error."""
-        path = secret_path(fd.get("path"))
+        path = lookup_path(fd.get("path"))
+        if path is None:
+            return
         store = self.engine.store(req)
         async with self.engine.locks.for_key(path):
             meta = await store.meta(path)

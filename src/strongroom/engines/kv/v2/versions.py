@@ -13,7 +13,7 @@ from strongroom.errors import InvalidRequest
 from strongroom.sdk.fields import FieldData, FieldType, coerce
 from strongroom.sdk.logical import Request
 
-from ..common import secret_path
+from ..common import lookup_path
 from .engine import Engine
 
 
@@ -39,8 +39,10 @@ class VersionHandlers:
 
     async def delete(self, req: Request, fd: FieldData) -> None:
         """Soft-delete: set ``deletion_time`` to now on each live version listed."""
-        path = secret_path(fd.get("path"))
         numbers = parse_versions(fd.get("versions"))
+        path = lookup_path(fd.get("path"))
+        if path is None:
+            return
         store = self.engine.store(req)
         async with self.engine.locks.for_key(path):
             meta = await store.meta(path)
@@ -59,8 +61,10 @@ class VersionHandlers:
         With a delete_version_after in force the version gets a fresh period
         from now, so it is not hidden again at once by its old deadline.
         """
-        path = secret_path(fd.get("path"))
         numbers = parse_versions(fd.get("versions"))
+        path = lookup_path(fd.get("path"))
+        if path is None:
+            return
         store = self.engine.store(req)
         async with self.engine.locks.for_key(path):
             meta = await store.meta(path)
@@ -76,8 +80,10 @@ class VersionHandlers:
 
     async def destroy(self, req: Request, fd: FieldData) -> None:
         """Remove the data of each listed version for good; its metadata stays, marked ``destroyed``."""
-        path = secret_path(fd.get("path"))
         numbers = parse_versions(fd.get("versions"))
+        path = lookup_path(fd.get("path"))
+        if path is None:
+            return
         store = self.engine.store(req)
         async with self.engine.locks.for_key(path):
             meta = await store.meta(path)
