@@ -118,11 +118,12 @@ class SQLiteBackend(StorageBackend):
         writer.start()
         try:
             await asyncio.wrap_future(writer.ready)
-        except StorageError:
-            writer.join()
-            raise
-        except Exception as exc:
-            writer.join()
+        except BaseException as exc:
+            # Either connecting failed (the thread has ended) or open() was
+            # cancelled (the thread may hold a connection): stop covers both.
+            writer.stop()
+            if isinstance(exc, StorageError) or not isinstance(exc, Exception):
+                raise
             raise storage_error("open", exc) from exc
         try:
             self._reader = self._connect(query_only=True)

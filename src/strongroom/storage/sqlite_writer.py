@@ -126,6 +126,10 @@ class GroupCommitWriter(threading.Thread):
         return stop.done
 
     def run(self) -> None:
+        # Once running, the ready future can no longer be cancelled by its waiter;
+        # if it already was, open() gave up before the thread started.
+        if not self.ready.set_running_or_notify_cancel():
+            return
         try:
             conn = self._connect()
         except Exception as exc:  # reported to open(), which raises it as a StorageError

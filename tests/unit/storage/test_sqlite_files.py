@@ -6,6 +6,7 @@ import asyncio
 import os
 import sqlite3
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -121,6 +122,31 @@ def test_values_that_are_not_bytes_are_refused_before_anything_is_written(tmp_pa
             assert store.batched_writes == 1
         finally:
             await store.close()
+
+    asyncio.run(main())
+
+
+def test_open_given_up_while_another_process_locks_the_file_leaves_nothing_running(tmp_path: Path) -> None:
+    db = tmp_path / "locked.db"
+    other = sqlite3.connect(db, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # a fresh file in rollback mode: even reading the schema waits
+
+    async def main() -> None:
+        store = SQLiteBackend(str(db))
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(store.open(), timeout=0.2)
+        other.execute("ROLLBACK")
+        other.close()
+        # The abandoned writer finishes connecting, finds the stop request and exits.
+        for _ in range(100):
+            if not any(t.name == "strongroom-sqlite-writer" for t in threading.enumerate()):
+                break
+            await asyncio.sleep(0.02)
+        assert not any(t.name == "strongroom-sqlite-writer" for t in threading.enumerate())
+        await store.open()
+        await store.put("k", b"v")
+        assert await store.get("k") == b"v"
+        await store.close()
 
     asyncio.run(main())
 
