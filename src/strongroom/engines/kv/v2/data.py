@@ -11,7 +11,7 @@ from strongroom.sdk.logical import Request, Response
 from ..common import encode_entry, is_secret_path, lookup_path, secret_path
 from ..merge_patch import merge_patch
 from .engine import Engine
-from .model import MountConfig, SecretMeta
+from .model import MountConfig, SecretMeta, VersionMeta
 from .store import V2Store
 
 
@@ -69,12 +69,7 @@ class DataHandlers:
     async def read(self, req: Request, fd: FieldData) -> Response:
         """The latest version, or ``version``. A deleted or destroyed one: 404 carrying its metadata."""
         store = self.engine.store(req)
-        meta = await self._meta_or_404(store, fd)
-        number = fd.get("version") or 0
-        number = number if number > 0 else meta.current_version
-        version = meta.versions.get(number)
-        if version is None:
-            raise NotFound()
+        meta, number, version = await self._locate(store, fd)
         body: dict[str, Any] = {"data": None, "metadata": meta.version_view(number)}
         if not version.is_readable(self.engine.now()):
             return Response(data=body, status=404)
@@ -155,12 +150,7 @@ class DataHandlers:
         if depth < 0:
             raise InvalidRequest("depth must be zero or a positive integer")
         store = self.engine.store(req)
-        meta = await self._meta_or_404(store, fd)
-        number = fd.get("version") or 0
-        number = number if number > 0 else meta.current_version
-        version = meta.versions.get(number)
-        if version is None:
-            raise NotFound()
+        meta, number, version = await self._locate(store, fd)
         body: dict[str, Any] = {"subkeys": None, "metadata": meta.version_view(number)}
         if not version.is_readable(self.engine.now()):
             return Response(data=body, status=404)
@@ -171,9 +161,15 @@ class DataHandlers:
         return Response(data=body)
 
     @staticmethod
-    async def _meta_or_404(store: V2Store, fd: FieldData) -> SecretMeta:
+    async def _locate(store: V2Store, fd: FieldData) -> tuple[SecretMeta, int, VersionMeta]:
+        """The secret and the version a read asks for (``version``, else the latest), or NotFound."""
         path = lookup_path(fd.get("path"))
         meta = None if path is None else await store.meta(path)
         if meta is None:
             raise NotFound()
-        return meta
+        requested = fd.get("version") or 0
+        number = requested if requested > 0 else meta.current_version
+        version = meta.versions.get(number)
+        if version is None:
+            raise NotFound()
+        return meta, number, version
