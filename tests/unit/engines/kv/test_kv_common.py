@@ -6,6 +6,8 @@ import asyncio
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from strongroom.engines.kv import mount_version
 from strongroom.engines.kv.common import (
@@ -159,3 +161,21 @@ def test_scan_stops_listing_once_the_limit_is_reached() -> None:
         asyncio.run(storage.put(key, b"{}"))
     assert asyncio.run(scan_page(storage, "p/", limit=1)) == ["a/1"]
     assert storage.listed == ["p/", "p/a/"]
+
+
+_SEGMENT = st.sampled_from(["a", "b", "a-", "a0", "a.b", "é", "z"])
+_PATHS = st.sets(st.lists(_SEGMENT, min_size=1, max_size=3).map("/".join), min_size=1, max_size=25)
+
+
+@settings(max_examples=60, deadline=None)
+@given(paths=_PATHS, page=st.integers(min_value=1, max_value=6))
+def test_scan_pages_concatenate_to_every_path_in_sorted_order(paths: set[str], page: int) -> None:
+    storage = _tree(*(f"p/{path}" for path in paths))
+    assert asyncio.run(scan_page(storage, "p/")) == sorted(paths)
+    pages: list[str] = []
+    after = ""
+    while chunk := asyncio.run(scan_page(storage, "p/", after=after, limit=page)):
+        assert len(chunk) <= page
+        pages.extend(chunk)
+        after = chunk[-1]
+    assert pages == sorted(paths)
