@@ -134,7 +134,7 @@ class _Parser:
         while token is not None and token.type == "STRING":
             labels.append((str(self._take().value), int(token.lineno)))
             token = self._peek()
-        brace = self._expect("LEFTBRACE", "'=' or '{'")
+        brace = self._expect("LEFTBRACE", "'{'" if labels else "'=' or '{'")
         value: Value = self._body(int(brace.lineno), closed=True)
         for label, label_line in reversed(labels):
             value = Block((Entry(label, value, label_line),), label_line)
