@@ -8,8 +8,10 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from strongroom.core.tokens.backend import TokenBackend
 from strongroom.core.tokens.entry import TokenEntry, TokenSpec
 from strongroom.core.tokens.store import TokenStore
+from strongroom.sdk.logical import BackendContext, Caller, Operation, Request
 from strongroom.sdk.system import ManualClock, RandomBytes, SystemView
 from strongroom.storage.inmem import InmemBackend
 
@@ -63,3 +65,47 @@ def harness(
         random_bytes=random_bytes,
     )
     return Harness(storage, clock, store, system)
+
+
+class Api:
+    """Calls the token backend the way the core does: caller, sudo and create-vs-update filled in."""
+
+    def __init__(self, h: Harness) -> None:
+        self.h = h
+        self.role_storage = InmemBackend()
+        ctx = BackendContext(
+            storage=self.role_storage,
+            system=h.system,
+            mount_point="auth/token/",
+            mount_accessor="auth_token_1",
+        )
+        self.backend = TokenBackend(ctx, h.store)
+
+    async def call(
+        self,
+        op: str,
+        path: str,
+        data: dict[str, Any] | None = None,
+        *,
+        token: str = "",
+        sudo: bool | None = None,
+    ) -> Any:
+        entry = await self.h.store.lookup(token, include_pending=True) if token else None
+        policies = entry.policies if entry else ()
+        req = Request(
+            operation=Operation(op),
+            path=path,
+            data=dict(data or {}),
+            client_token=token,
+            caller=Caller(accessor=entry.accessor if entry else "", policies=tuple(policies)),
+            sudo="root" in policies if sudo is None else sudo,
+            mount_point="auth/token/",
+        )
+        if req.operation is Operation.UPDATE and await self.backend.existence(req) is False:
+            req.operation = Operation.CREATE
+        return await self.backend.handle(req)
+
+    async def create(self, token: str, path: str = "create", **data: Any) -> tuple[str, Any]:
+        """Create through the API; returns (new token, auth block)."""
+        resp = await self.call("update", path, data, token=token)
+        return resp.auth.client_token, resp.auth
