@@ -80,6 +80,23 @@ class TokenRecords:
     async def exists(self, id_hash: str) -> bool:
         return await self.storage.get(id_key(id_hash)) is not None
 
+    async def rewrite(self, entry: TokenEntry) -> bool:
+        """Overwrite an existing entry unless the token was revoked meanwhile (by any process).
+
+        Storage has no compare-and-swap, so a plain put could bring back an entry
+        another process has just revoked. A revocation deletes the entry and its
+        accessor index in one transaction; checking the index *after* the put
+        therefore either sees it (the revocation comes later and deletes this
+        write) or does not (and this write is undone here). Returns False when
+        the token turned out to be revoked.
+        """
+        await self.write(entry)
+        accessor_hash = (await self.hasher()).accessor(entry.accessor)
+        if accessor_hash is not None and await self.storage.get(accessor_key(accessor_hash)) is not None:
+            return True
+        await self.storage.delete(id_key(entry.id_hash))
+        return False
+
     def mint_ops(self, entry: TokenEntry, accessor_hash: str) -> list[TxnOp]:
         """One transaction's worth: the entry, its accessor index and its parent-index entry."""
         index = orjson.dumps({"accessor": entry.accessor, "token": entry.id_hash})

@@ -13,10 +13,11 @@ parent does. Dead tokens that a lookup finds are revoked there and then
 presents it or any descendant, or at ``tidy``.
 
 Concurrency. Mutations are serialised by one asyncio lock per store. Across
-processes the storage contract has no compare-and-swap, so two workers racing
-to use one limited-use token can both succeed, and a renewal racing a
-revocation in another process can rewrite an entry just deleted; the ancestor
-check still keeps such a token dead when its parent was revoked.
+processes the storage contract has no compare-and-swap: rewrites of an
+existing entry (renew, use, orphaning) check afterwards that the token was not
+revoked meanwhile and undo themselves if it was (see ``TokenRecords.rewrite``),
+so a revoked token is never brought back. Two workers spending the last use of
+one token at the same moment can still both succeed.
 
 ``on_revoke`` callbacks run, under the lock, for every token about to be
 deleted (before its entry goes), so the expiration manager can revoke its
@@ -34,11 +35,11 @@ from dataclasses import dataclass, replace
 from strongroom.core.tokens.entry import REVOCATION_PENDING, SERVICE, TokenEntry, TokenSpec
 from strongroom.core.tokens.ids import new_accessor, new_token_id, same_hash
 from strongroom.core.tokens.policies import ROOT_POLICY, sanitize_policies
-from strongroom.core.tokens.records import TokenRecords, accessor_key, child_key, id_key
+from strongroom.core.tokens.records import TokenRecords, accessor_key, child_key
 from strongroom.core.tokens.ttl import creation_ttl, next_ttl
 from strongroom.errors import InternalError, InvalidRequest, PermissionDenied
 from strongroom.sdk.logical import Auth
-from strongroom.sdk.storage import StorageBackend, TxnOp
+from strongroom.sdk.storage import StorageBackend
 from strongroom.sdk.system import Clock, RandomBytes, SystemView
 
 __all__ = ["OnRevoke", "TidyReport", "TokenEntry", "TokenSpec", "TokenStore"]
@@ -294,7 +295,8 @@ class TokenStore:
                 return False
             last = current.num_uses == 1
             remaining = REVOCATION_PENDING if last else current.num_uses - 1
-            await self._records.write(replace(current, num_uses=remaining))
+            if not await self._records.rewrite(replace(current, num_uses=remaining)):
+                raise PermissionDenied()
             return last
 
     async def renew(
@@ -329,7 +331,8 @@ class TokenStore:
                 warnings=notes,
             )
             renewed = replace(current, expire_time=now + ttl, last_renewal_time=now)
-            await self._records.write(renewed)
+            if not await self._records.rewrite(renewed):
+                raise InvalidRequest("token not found")
             return renewed
 
     # -- revoking --------------------------------------------------------------------------
@@ -352,9 +355,10 @@ class TokenStore:
     async def revoke_orphan(self, entry: TokenEntry) -> None:
         """Revoke only this token; its children become orphans and live on.
 
-        Children are re-parented first (each in one transaction with its index
-        entry) and the token is deleted last, so no child ever points at a
-        missing parent (which would make it dead). A token that is already dead,
+        Each child is re-parented before its index entry is dropped, and the
+        token is deleted last, so no child ever points at a missing parent
+        (which would make it dead); a crash in between leaves a live token with
+        some children already orphaned, and a retry finishes. A token that is already dead,
         or whose ancestor is, is revoked with its whole tree instead: orphaning
         must never bring a dead subtree back to life.
         """
@@ -368,10 +372,9 @@ class TokenStore:
                 return
             for child_hash in await self._records.children(current.id_hash):
                 child = await self._records.read(child_hash)
-                ops = [TxnOp(child_key(current.id_hash, child_hash), None)]
                 if child is not None and same_hash(child.parent, current.id_hash):
-                    ops.insert(0, TxnOp(id_key(child_hash), replace(child, parent="").to_bytes()))
-                await self._records.storage.transaction(ops)
+                    await self._records.rewrite(replace(child, parent=""))
+                await self._records.storage.delete(child_key(current.id_hash, child_hash))
             await self._destroy(current.id_hash, current.parent)
 
     async def _revoke_tree_locked(self, root_hash: str) -> None:
