@@ -156,7 +156,7 @@ class Core:
         if matched is None:
             # Authenticate first so that callers without a valid token learn
             # nothing about which mounts exist (403 before 404, as in Vault).
-            caller = await self._authenticate(incoming.token)
+            caller = await self._authenticate(incoming.token, incoming.remote_addr)
             acl = await self.acls.for_policies(caller.policies)
             if not acl.authorize(op.value, path, incoming.data).allowed:
                 raise PermissionDenied()
@@ -183,7 +183,7 @@ class Core:
         if _matches_any(backend.unauthenticated_paths(), rel_path):
             req.unauthenticated = True
         else:
-            token_entry = await self._authenticate(incoming.token)
+            token_entry = await self._authenticate(incoming.token, incoming.remote_addr)
             req.caller = Caller(
                 accessor=token_entry.accessor,
                 policies=tuple(token_entry.policies),
@@ -205,19 +205,22 @@ class Core:
                 log.info("permission denied: %s %s needs sudo", op.value, path)
                 raise PermissionDenied()
 
-        response = await backend.handle(req)
-        if token_entry is not None:
-            await self.tokens.use(token_entry)
+        last_use = token_entry is not None and await self.tokens.use(token_entry)
+        try:
+            response = await backend.handle(req)
+        finally:
+            if last_use and token_entry is not None:
+                await self.tokens.revoke_tree(token_entry)
         if response is not None and response.auth is not None and not response.auth.client_token:
             await self._mint_login_token(response, entry.route_prefix)
         return Outcome(response, request_id, entry.type, op)
 
-    async def _authenticate(self, token: str) -> TokenEntry:
+    async def _authenticate(self, token: str, remote_addr: str) -> TokenEntry:
         if not token:
             raise PermissionDenied()
         entry = await self.tokens.lookup(token)
-        if entry is None:
-            raise PermissionDenied("permission denied")
+        if entry is None or not entry.allows_address(remote_addr):
+            raise PermissionDenied()
         return entry
 
     async def _mint_login_token(self, response: Response, mount_prefix: str) -> None:

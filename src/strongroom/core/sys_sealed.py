@@ -92,7 +92,7 @@ class SealedSystemEndpoints:
 
         def code(name: str, default: int) -> int:
             if name in query:
-                value = coerce(T.INT, query[name], name)
+                value: int = coerce(T.INT, query[name], name)
                 if not 100 <= value <= 599:
                     raise InvalidRequest(f"{name} must be an HTTP status code")
                 return value
