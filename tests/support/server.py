@@ -36,7 +36,7 @@ class ServerProcess:
 
     def start(self, expect_status: tuple[int, ...] = (200, 429, 473, 501, 503), timeout: float = 30) -> None:
         log = self.log_path.open("ab")
-        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        self.process = subprocess.Popen(
             self.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env={**os.environ, **self.env},
         )

@@ -228,11 +228,11 @@ class LocalSealManager(SealManager):
         try:
             unseal_key = shares[0] if config.secret_shares == 1 else shamir.combine(shares)
             blob = await self.physical.get(ROOT_KEY_KEY)
-            if blob is None:
-                raise DecryptionFailed()
-            root_key = rootkey.unwrap_root_key(unseal_key, blob)
-        except (DecryptionFailed, ValueError):
-            raise InvalidRequest("unable to unseal: the unseal keys given do not reconstruct the key") from None
+            root_key = rootkey.unwrap_root_key(unseal_key, blob) if blob is not None else None
+        except (DecryptionFailed, InvalidRequest, ValueError):
+            root_key = None
+        if root_key is None:
+            raise InvalidRequest("unable to unseal: the unseal keys given do not reconstruct the key")
         await self.barrier.unseal(root_key)
         await self._on_key(KeyEvent("unsealed", root_key))
 

@@ -292,7 +292,9 @@ class SystemBackend(FrameworkBackend):
         if matched is None:
             matched = self.core.mounts.router.match(path)
         if matched is None:
-            raise PermissionDenied("preflight capability check returned 403, please ensure client's policies grant access to path")
+            raise PermissionDenied(
+                "preflight capability check returned 403, please ensure client's policies grant access to path"
+            )
         entry = matched[0].entry
         return Response(data={**mount_json(entry, self.core), "path": entry.route_prefix})
 

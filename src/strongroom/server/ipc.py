@@ -10,6 +10,7 @@ pushes such as "the barrier is unsealed, here is the root key".
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import socket
@@ -52,7 +53,7 @@ class Channel:
         reader, writer = await asyncio.open_unix_connection(sock=sock)
         return cls(reader, writer, handler)
 
-    async def call(self, op: str, args: dict[str, Any] | None = None, timeout: float = 60.0) -> Any:
+    async def call(self, op: str, args: dict[str, Any] | None = None, limit_seconds: float = 60.0) -> Any:
         if self._closed:
             raise ChannelClosed()
         msg_id = next(self._ids)
@@ -60,7 +61,7 @@ class Channel:
         self._pending[msg_id] = future
         try:
             await self._send({"id": msg_id, "op": op, "args": args or {}})
-            return await asyncio.wait_for(future, timeout)
+            return await asyncio.wait_for(future, limit_seconds)
         finally:
             self._pending.pop(msg_id, None)
 
@@ -117,10 +118,8 @@ class Channel:
             log.exception("IPC handler for %r failed", message.get("op"))
             reply["ok"] = False
             reply["error"] = {"status": 500, "message": "internal error", "errors": ["internal error"]}
-        try:
+        with contextlib.suppress(ConnectionError):
             await self._send(reply)
-        except ConnectionError:
-            pass
 
     def close(self) -> None:
         self._closed = True

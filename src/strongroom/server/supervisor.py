@@ -119,7 +119,7 @@ class Supervisor:
         args: dict[str, Any] = {"kind": event.kind}
         if event.root_key is not None:
             args["root_key"] = base64.b64encode(event.root_key).decode()
-        await worker.channel.call("key", args, timeout=30)
+        await worker.channel.call("key", args, limit_seconds=30)
 
     # -- worker lifecycle ----------------------------------------------------------------
 
