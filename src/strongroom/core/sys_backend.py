@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from strongroom import __version__
 from strongroom.core.mounts import MountEntry
+from strongroom.core.policy.acl import ACL
 from strongroom.core.sys_sealed import json_response
 from strongroom.errors import InvalidRequest, NotFound, PermissionDenied
 from strongroom.sdk.fields import Field, FieldData
@@ -283,15 +284,35 @@ class SystemBackend(FrameworkBackend):
 
     # -- UI helpers the vault CLI uses to detect KV versions ---------------------------------
 
+    def unauthenticated_paths(self) -> list[str]:
+        # As in Vault: reachable without the ACL, but the handler checks the token itself.
+        return ["internal/ui/mounts", "internal/ui/mounts/.+"]
+
+    async def _caller_acl(self, req: Request) -> ACL:
+        entry = await self.core.tokens.lookup(req.client_token) if req.client_token else None
+        if entry is None or not entry.allows_address(req.remote_addr):
+            raise PermissionDenied()
+        return await self.core.acls.for_policies(entry.policies)
+
     async def _ui_mounts(self, req: Request, _: FieldData) -> Response:
-        return Response(data={"secret": self._mount_table("secret"), "auth": self._mount_table("auth")})
+        acl = await self._caller_acl(req)
+        visible = {
+            kind: {
+                e.path: mount_json(e, self.core)
+                for e in self.core.mounts.entries(kind)
+                if acl.has_access_under(e.route_prefix)
+            }
+            for kind in ("secret", "auth")
+        }
+        return Response(data=visible)
 
     async def _ui_mount(self, req: Request, f: FieldData) -> Response:
+        acl = await self._caller_acl(req)
         path = f.get("path")
         matched = self.core.mounts.router.match(path if path.endswith("/") else path + "/")
         if matched is None:
             matched = self.core.mounts.router.match(path)
-        if matched is None:
+        if matched is None or not acl.has_access_under(matched[0].entry.route_prefix):
             raise PermissionDenied(
                 "preflight capability check returned 403, please ensure client's policies grant access to path"
             )

@@ -170,6 +170,22 @@ class ACL:
             pattern=rule.pattern,
         )
 
+    def has_access_under(self, prefix: str) -> bool:
+        """Whether any non-deny rule reaches somewhere below ``prefix`` (a mount path ending in '/').
+
+        Used only to decide whether a caller may learn a mount's type and options
+        (``sys/internal/ui/mounts``), as Vault does; never to authorise a request.
+        """
+        if self._root:
+            return True
+        rules = [*self._exact.items(), *((p.text, r) for p, r in self._wildcards)]
+        for text, rule in rules:
+            if rule.denies or not rule.capabilities:
+                continue
+            if text.startswith(prefix) or (text.endswith("*") and prefix.startswith(text[:-1])):
+                return True
+        return False
+
     def capabilities(self, path: str) -> list[str]:
         """What sys/capabilities reports for ``path``: sorted names, ``["deny"]`` or ``["root"]``.
 
