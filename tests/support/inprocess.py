@@ -7,21 +7,19 @@ thread, so tests stay plain synchronous functions.
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
-import time
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 import httpx
 
 from strongroom.core.core import Core
-from strongroom.core.seal import KeyEvent, LocalSealManager
+from strongroom.core.seal import KeyEvent
 from strongroom.crypto.barrier import Barrier
 from strongroom.http.app import VaultApp
 from strongroom.http.limits import RequestLimits
 from strongroom.sdk.storage import StorageBackend
-from strongroom.server.node import apply_key_event, build_core, mint_root_token
+from strongroom.server.node import apply_key_event, build_core, local_seal_manager
 from strongroom.server.settings import NodeSettings
 from strongroom.storage.inmem import InmemBackend
 
@@ -41,14 +39,7 @@ class InProcessServer:
         self._thread.start()
         self.physical = physical or InmemBackend()
         self.barrier = Barrier(self.physical)
-        self.seal = LocalSealManager(
-            self.barrier,
-            mint_root_token=mint_root_token,
-            on_key=self._on_key,
-            random_bytes=os.urandom,
-            clock=time.time,
-            storage_type="inmem",
-        )
+        self.seal = local_seal_manager(self.barrier, self._on_key, "inmem")
         settings = NodeSettings(dev=dev)
         self.core: Core = build_core(settings, self.physical, self.seal, self.barrier)
         self.app = VaultApp(self.core.handle, limits)

@@ -15,7 +15,7 @@ from collections.abc import Generator
 import uvicorn
 
 from strongroom.core.core import Core, CoreConfig
-from strongroom.core.seal import KeyEvent, SealManager
+from strongroom.core.seal import KeyEvent, KeyListener, LocalSealManager, SealManager
 from strongroom.core.tokens.store import TokenStore
 from strongroom.crypto.barrier import Barrier
 from strongroom.crypto.view import StorageView
@@ -36,6 +36,18 @@ async def mint_root_token(barrier: Barrier, token_id: str | None) -> str:
     store = TokenStore(StorageView(barrier, "sys/token/"), clock=time.time, random_bytes=os.urandom)
     token, _ = await store.create_root(token_id)
     return token
+
+
+def local_seal_manager(barrier: Barrier, on_key: KeyListener, storage_type: str) -> LocalSealManager:
+    """The node's authoritative seal, with real time and randomness."""
+    return LocalSealManager(
+        barrier,
+        mint_root_token=mint_root_token,
+        on_key=on_key,
+        random_bytes=os.urandom,
+        clock=time.time,
+        storage_type=storage_type,
+    )
 
 
 def build_core(settings: NodeSettings, physical: StorageBackend, seal: SealManager, barrier: Barrier) -> Core:

@@ -4,13 +4,11 @@ that one process's memory), or ``workers = 1``."""
 from __future__ import annotations
 
 import logging
-import os
-import time
 
-from strongroom.core.seal import KeyEvent, LocalSealManager
+from strongroom.core.seal import KeyEvent
 from strongroom.crypto.barrier import Barrier
 from strongroom.server.banner import print_dev_banner
-from strongroom.server.node import apply_key_event, bind_listener, build_core, mint_root_token, serve
+from strongroom.server.node import apply_key_event, bind_listener, build_core, local_seal_manager, serve
 from strongroom.server.registry import make_storage
 from strongroom.server.settings import NodeSettings
 
@@ -26,14 +24,7 @@ async def run_single(settings: NodeSettings) -> int:
     async def on_key(event: KeyEvent) -> None:
         await apply_key_event(core, event)
 
-    seal = LocalSealManager(
-        barrier,
-        mint_root_token=mint_root_token,
-        on_key=on_key,
-        random_bytes=os.urandom,
-        clock=time.time,
-        storage_type=settings.storage_type,
-    )
+    seal = local_seal_manager(barrier, on_key, settings.storage_type)
     core = build_core(settings, physical, seal, barrier)
     try:
         if settings.dev:

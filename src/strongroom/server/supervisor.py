@@ -15,19 +15,17 @@ import asyncio
 import base64
 import ctypes
 import logging
-import os
 import signal
 import socket
 import sys
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from strongroom.core.seal import KeyEvent, LocalSealManager
+from strongroom.core.seal import KeyEvent
 from strongroom.crypto.barrier import Barrier
 from strongroom.errors import InvalidRequest
 from strongroom.server.ipc import Channel
-from strongroom.server.node import bind_listener, mint_root_token
+from strongroom.server.node import bind_listener, local_seal_manager
 from strongroom.server.registry import make_storage
 from strongroom.server.settings import NodeSettings
 
@@ -58,14 +56,7 @@ class Supervisor:
         self.sockets = [bind_listener(listener) for listener in settings.listeners]
         self.physical = make_storage(settings.storage_type, settings.storage_options)
         self.barrier = Barrier(self.physical)
-        self.seal = LocalSealManager(
-            self.barrier,
-            mint_root_token=mint_root_token,
-            on_key=self._broadcast,
-            random_bytes=os.urandom,
-            clock=time.time,
-            storage_type=settings.storage_type,
-        )
+        self.seal = local_seal_manager(self.barrier, self._broadcast, settings.storage_type)
         self.workers = [WorkerHandle(i) for i in range(settings.worker_count())]
         self._stopping = False
         self._key_lock = asyncio.Lock()
