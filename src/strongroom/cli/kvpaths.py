@@ -79,8 +79,6 @@ def api_path(mount: KvMount, secret: str, operation: Operation = "data") -> str:
     secret = clean(secret)
     if mount.version == 1:
         if operation != "data":
-            raise LocalError(
-                f"{operation} is only available on KV version 2 mounts ({mount.path} is version 1)"
-            )
+            raise LocalError(f"{operation} is only available on KV version 2 mounts ({mount.path} is version 1)")
         return mount.path + secret
     return f"{mount.path}{operation}/{secret}" if secret else f"{mount.path}{operation}/"

@@ -31,9 +31,7 @@ class RootGroup(VaultGroup):
         **extra: Any,
     ) -> int:
         try:
-            result = super().main(
-                args, prog_name or "strongroom", complete_var, standalone_mode=False, **extra
-            )
+            result = super().main(args, prog_name or "strongroom", complete_var, standalone_mode=False, **extra)
             code = result if isinstance(result, int) else 0
         except CliError as exc:
             click.echo(exc.line(), err=True)

@@ -70,9 +70,7 @@ def section(title: str) -> str:
 def dump(value: Any, output_format: str) -> str:
     """``value`` as indented JSON or block-style YAML."""
     if output_format == "yaml":
-        return yaml.safe_dump(value, sort_keys=False, default_flow_style=False, allow_unicode=True).rstrip(
-            "\n"
-        )
+        return yaml.safe_dump(value, sort_keys=False, default_flow_style=False, allow_unicode=True).rstrip("\n")
     return json.dumps(value, indent=2, ensure_ascii=False)
 
 

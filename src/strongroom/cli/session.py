@@ -38,13 +38,9 @@ def _global_options(func: F) -> F:
         click.option("--address", metavar="URL", help="Server address (STRONGROOM_ADDR / VAULT_ADDR)."),
         click.option("--namespace", "--ns", "namespace", metavar="NS", help="Namespace (VAULT_NAMESPACE)."),
         click.option("--ca-cert", metavar="FILE", help="CA bundle to verify the server (VAULT_CACERT)."),
-        click.option(
-            "--client-cert", metavar="FILE", help="Client certificate for mTLS (VAULT_CLIENT_CERT)."
-        ),
+        click.option("--client-cert", metavar="FILE", help="Client certificate for mTLS (VAULT_CLIENT_CERT)."),
         click.option("--client-key", metavar="FILE", help="Client key for mTLS (VAULT_CLIENT_KEY)."),
-        click.option(
-            "--tls-skip-verify", is_flag=True, default=False, help="Do not verify TLS (VAULT_SKIP_VERIFY)."
-        ),
+        click.option("--tls-skip-verify", is_flag=True, default=False, help="Do not verify TLS (VAULT_SKIP_VERIFY)."),
         click.option(
             "--format",
             "output_format",

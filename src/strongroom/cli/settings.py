@@ -62,9 +62,7 @@ def resolve(
     """
     chosen_address = (address or env("ADDR", environ) or DEFAULT_ADDRESS).rstrip("/")
     if not chosen_address.startswith(("http://", "https://")):
-        raise LocalError(
-            f'invalid address "{chosen_address}": expected http://host:port or https://host:port'
-        )
+        raise LocalError(f'invalid address "{chosen_address}": expected http://host:port or https://host:port')
     chosen_format = (output_format or env("FORMAT", environ) or "table").lower()
     if chosen_format not in FORMATS:
         raise LocalError(f'invalid format "{chosen_format}": use table, json or yaml')

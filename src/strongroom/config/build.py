@@ -145,9 +145,7 @@ class _Builder:
 
     # -- blocks --------------------------------------------------------------
 
-    def labeled_blocks(
-        self, scope: _Scope, key: str, raw: object
-    ) -> list[tuple[str, dict[str, object], int]]:
+    def labeled_blocks(self, scope: _Scope, key: str, raw: object) -> list[tuple[str, dict[str, object], int]]:
         """``key "label" { ... }`` blocks as (label, body, occurrence among that label)."""
         items = raw if isinstance(raw, list) and raw else [raw]
         found: list[tuple[str, dict[str, object], int]] = []
@@ -170,13 +168,9 @@ class _Builder:
     def storage(self, top: _Scope, data: Mapping[str, object]) -> StorageConfig:
         names = [name for name in ("storage", "backend") if name in data]
         if not names:
-            raise ConfigError(
-                f'{self.filename}: a storage block is required, e.g. storage "sqlite" {{ path = ... }}'
-            )
+            raise ConfigError(f'{self.filename}: a storage block is required, e.g. storage "sqlite" {{ path = ... }}')
         if len(names) > 1:
-            raise self.error(
-                top, "backend: use either storage or its legacy name backend, not both", "backend"
-            )
+            raise self.error(top, "backend: use either storage or its legacy name backend, not both", "backend")
         name = names[0]
         blocks = self.labeled_blocks(top, name, data[name])
         if len(blocks) > 1:
@@ -198,9 +192,7 @@ class _Builder:
             raise self.error(scope, "path is required (the SQLite database file)")
         return StorageConfig(type=label, options=options)
 
-    def listeners(
-        self, top: _Scope, data: Mapping[str, object], default_duration: int
-    ) -> tuple[ListenerConfig, ...]:
+    def listeners(self, top: _Scope, data: Mapping[str, object], default_duration: int) -> tuple[ListenerConfig, ...]:
         if "listener" not in data:
             raise ConfigError(
                 f'{self.filename}: at least one listener block is required, e.g. listener "tcp" {{ ... }}'
@@ -213,15 +205,11 @@ class _Builder:
             listener = self.tcp_listener(scope, body, default_duration)
             for other in built:
                 if (other.host, other.port) == (listener.host, listener.port) and listener.port != 0:
-                    raise self.error(
-                        scope, f"address: {echo(listener.address)} is used by another listener", "address"
-                    )
+                    raise self.error(scope, f"address: {echo(listener.address)} is used by another listener", "address")
             built.append(listener)
         return tuple(built)
 
-    def tcp_listener(
-        self, scope: _Scope, body: Mapping[str, object], default_duration: int
-    ) -> ListenerConfig:
+    def tcp_listener(self, scope: _Scope, body: Mapping[str, object], default_duration: int) -> ListenerConfig:
         self.check_keys(scope, body, _TCP_KEYS, vault_keys.TCP_LISTENER)
         address = self.value(scope, body, "address", as_str, DEFAULT_ADDRESS)
         try:

@@ -78,7 +78,5 @@ def _hcl_syntax_message(message: str, text: str, filename: str) -> str:
         return f"{filename}:{positioned.group(1)}: syntax error: {detail}"
     if _EOF.match(message):
         last_line = text.count("\n") + (0 if text.endswith("\n") else 1)
-        return (
-            f"{filename}:{max(last_line, 1)}: syntax error: unexpected end of file (unclosed block or list?)"
-        )
+        return f"{filename}:{max(last_line, 1)}: syntax error: unexpected end of file (unclosed block or list?)"
     return f"{filename}: syntax error: {message.split(';', 1)[0]}"

@@ -20,8 +20,7 @@ def error_of(text: str, filename: str = "strongroom.hcl") -> str:
     ("text", "message"),
     [
         pytest.param(
-            'storage "inmem" {}\nlistener "tcp" {\n  tls_disable = true\n\n  #'
-            ' typo below\n\n  adress = "x"\n}\n',
+            'storage "inmem" {}\nlistener "tcp" {\n  tls_disable = true\n\n  # typo below\n\n  adress = "x"\n}\n',
             'strongroom.hcl:7: listener "tcp": unknown key "adress"',
             id="unknown-listener-key",
         ),
@@ -47,8 +46,7 @@ def error_of(text: str, filename: str = "strongroom.hcl") -> str:
         ),
         pytest.param(
             BASE + 'log_level = "loud"\n',
-            'strongroom.hcl:3: log_level: invalid log level "loud"; use one of'
-            " trace, debug, info, warn, error",
+            'strongroom.hcl:3: log_level: invalid log level "loud"; use one of trace, debug, info, warn, error',
             id="invalid-log-level",
         ),
         pytest.param(
@@ -73,14 +71,12 @@ def error_of(text: str, filename: str = "strongroom.hcl") -> str:
         ),
         pytest.param(
             BASE + 'api_addr = "vault:8200"\n',
-            'strongroom.hcl:3: api_addr: invalid address "vault:8200": expected a'
-            " full URL such as https://host:8200",
+            'strongroom.hcl:3: api_addr: invalid address "vault:8200": expected a full URL such as https://host:8200',
             id="api-addr-not-a-url",
         ),
         pytest.param(
             BASE + 'default_lease_ttl = "800h"\n',
-            "strongroom.hcl:3: default_lease_ttl: default_lease_ttl (800h) is"
-            " greater than max_lease_ttl (768h)",
+            "strongroom.hcl:3: default_lease_ttl: default_lease_ttl (800h) is greater than max_lease_ttl (768h)",
             id="default-ttl-above-max",
         ),
         pytest.param(
@@ -100,8 +96,7 @@ def error_of(text: str, filename: str = "strongroom.hcl") -> str:
         ),
         pytest.param(
             'storage "inmem" {}\nlistener "tcp" {\n  address = "::1:8200"\n  tls_disable = true\n}\n',
-            'strongroom.hcl:3: listener "tcp": address: invalid address'
-            ' "::1:8200": write IPv6 hosts as [addr]:port',
+            'strongroom.hcl:3: listener "tcp": address: invalid address "::1:8200": write IPv6 hosts as [addr]:port',
             id="bare-ipv6-address",
         ),
         pytest.param(
@@ -127,29 +122,24 @@ def error_of(text: str, filename: str = "strongroom.hcl") -> str:
         pytest.param(
             'storage "inmem" {}\nlistener "tcp" {\n  tls_cert_file = "c"\n  tls_key_file = "k"\n'
             "  tls_require_and_verify_client_cert = true\n}\n",
-            'strongroom.hcl:5: listener "tcp": tls_client_ca_file is required with'
-            " tls_require_and_verify_client_cert",
+            'strongroom.hcl:5: listener "tcp": tls_client_ca_file is required with tls_require_and_verify_client_cert',
             id="client-cert-without-ca",
         ),
         pytest.param(
-            'storage "inmem" {}\nlistener "tcp" {\n  tls_disable = true\n '
-            " tls_require_and_verify_client_cert = 1\n}\n",
-            'strongroom.hcl:4: listener "tcp": tls_require_and_verify_client_cert:'
-            " cannot be used with tls_disable",
+            'storage "inmem" {}\nlistener "tcp" {\n  tls_disable = true\n  tls_require_and_verify_client_cert = 1\n}\n',
+            'strongroom.hcl:4: listener "tcp": tls_require_and_verify_client_cert: cannot be used with tls_disable',
             id="client-cert-without-tls",
         ),
         pytest.param(
             'storage "inmem" {}\nlistener "tcp" {\n  tls_cert_file = "c"\n  tls_key_file = "k"\n'
             '  tls_min_version = "tls11"\n}\n',
-            'strongroom.hcl:5: listener "tcp": tls_min_version: "tls11" is not'
-            ' supported; use "tls12" or "tls13"',
+            'strongroom.hcl:5: listener "tcp": tls_min_version: "tls11" is not supported; use "tls12" or "tls13"',
             id="old-tls-version",
         ),
         pytest.param(
             'storage "inmem" {}\nlistener "tcp" {\n  tls_cert_file = "c"\n  tls_key_file = "k"\n'
             '  tls_min_version = "ssl3"\n}\n',
-            'strongroom.hcl:5: listener "tcp": tls_min_version: invalid TLS'
-            ' version "ssl3"; use "tls12" or "tls13"',
+            'strongroom.hcl:5: listener "tcp": tls_min_version: invalid TLS version "ssl3"; use "tls12" or "tls13"',
             id="unknown-tls-version",
         ),
         pytest.param(
@@ -183,8 +173,7 @@ def error_of(text: str, filename: str = "strongroom.hcl") -> str:
             id="sqlite-without-path",
         ),
         pytest.param(
-            'storage "sqlite" {\n  path = "x"\n  journal_mode = "wal"\n}\nlistener'
-            ' "tcp" { tls_disable = true }\n',
+            'storage "sqlite" {\n  path = "x"\n  journal_mode = "wal"\n}\nlistener "tcp" { tls_disable = true }\n',
             'strongroom.hcl:3: storage "sqlite": unknown key "journal_mode"',
             id="unknown-sqlite-option",
         ),

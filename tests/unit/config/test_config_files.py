@@ -18,9 +18,7 @@ MINIMAL = 'storage "inmem" {}\nlistener "tcp" { tls_disable = true }\n'
 def test_vault_style_hcl_file_loads_every_implemented_key() -> None:
     config = load_config(str(HERE / "vault_example.hcl"))
 
-    assert config.storage == StorageConfig(
-        type="sqlite", options={"path": "/var/lib/strongroom/strongroom.db"}
-    )
+    assert config.storage == StorageConfig(type="sqlite", options={"path": "/var/lib/strongroom/strongroom.db"})
     assert config.storage.path == "/var/lib/strongroom/strongroom.db"
     public, local = config.listeners
     assert public == ListenerConfig(
@@ -95,9 +93,7 @@ def test_minimal_config_gets_vault_defaults() -> None:
 
 
 def test_zero_values_mean_the_default() -> None:
-    text = MINIMAL.replace(
-        "tls_disable = true", "tls_disable = true, max_request_size = 0, max_request_duration = 0"
-    )
+    text = MINIMAL.replace("tls_disable = true", "tls_disable = true, max_request_size = 0, max_request_duration = 0")
     config = parse_config(text + 'default_lease_ttl = "0"\n', "strongroom.hcl")
 
     assert config.listeners[0].max_request_size == 32 * 1024 * 1024
@@ -153,8 +149,7 @@ def test_every_hcl_spelling_of_a_labeled_block_is_accepted(spelling: str) -> Non
 
 def test_repeated_listener_blocks_are_all_kept_in_order() -> None:
     text = "".join(
-        f'listener "tcp" {{\n  address = "127.0.0.1:{port}"\n  tls_disable = true\n}}\n'
-        for port in (9001, 9002, 9003)
+        f'listener "tcp" {{\n  address = "127.0.0.1:{port}"\n  tls_disable = true\n}}\n' for port in (9001, 9002, 9003)
     )
     config = parse_config('storage "inmem" {}\n' + text, "strongroom.hcl")
 
@@ -162,20 +157,14 @@ def test_repeated_listener_blocks_are_all_kept_in_order() -> None:
 
 
 def test_ipv6_listener_address_is_split_into_host_and_port() -> None:
-    config = parse_config(
-        'storage "inmem" {}\nlistener "tcp" { address = "[::1]:8443", tls_disable = true }', "f"
-    )
+    config = parse_config('storage "inmem" {}\nlistener "tcp" { address = "[::1]:8443", tls_disable = true }', "f")
 
     assert (config.listeners[0].host, config.listeners[0].port) == ("::1", 8443)
 
 
-@pytest.mark.parametrize(
-    ("spelling", "expected"), [("1", True), ('"true"', True), ("false", False), ('"0"', False)]
-)
+@pytest.mark.parametrize(("spelling", "expected"), [("1", True), ('"true"', True), ("false", False), ('"0"', False)])
 def test_booleans_accept_vault_spellings(spelling: str, expected: bool) -> None:
-    config = parse_config(
-        f'storage "inmem" {{}}\nui = {spelling}\nlistener "tcp" {{ tls_disable = true }}', "f"
-    )
+    config = parse_config(f'storage "inmem" {{}}\nui = {spelling}\nlistener "tcp" {{ tls_disable = true }}', "f")
 
     assert config.ui is expected
 

@@ -24,9 +24,7 @@ def test_durations_use_vault_spellings(raw: object, seconds: int) -> None:
     assert as_duration(raw) == seconds
 
 
-@pytest.mark.parametrize(
-    "raw", ["10 parsecs", "", "-5s", "h", "5x", True, [1], float("nan"), float("inf"), -1]
-)
+@pytest.mark.parametrize("raw", ["10 parsecs", "", "-5s", "h", "5x", True, [1], float("nan"), float("inf"), -1])
 def test_invalid_durations_are_problems(raw: object) -> None:
     with pytest.raises(ValueProblem):
         as_duration(raw)

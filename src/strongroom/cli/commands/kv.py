@@ -131,14 +131,10 @@ def register(cli: click.Group) -> None:
 
     @api_command(kv, "put", help="Write a secret: kv put PATH key=value ... (or - for JSON on stdin).")
     @mount_option
-    @click.option(
-        "--cas", type=click.IntRange(min=0), help="Check-and-set: only write if the version is this."
-    )
+    @click.option("--cas", type=click.IntRange(min=0), help="Check-and-set: only write if the version is this.")
     @click.argument("path")
     @click.argument("pairs", nargs=-1, metavar="[K=V...]")
-    def put(
-        session: Session, *, mount: str | None, cas: int | None, path: str, pairs: tuple[str, ...]
-    ) -> int:
+    def put(session: Session, *, mount: str | None, cas: int | None, path: str, pairs: tuple[str, ...]) -> int:
         data = parse_kv_args(pairs, stdin_text)
         if not data:
             raise LocalError("no data given: kv put PATH key=value ...")

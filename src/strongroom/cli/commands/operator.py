@@ -83,9 +83,7 @@ def register(cli: click.Group) -> None:
     def init(session: Session, *, key_shares: int, key_threshold: int, status_only: bool) -> int:
         if status_only:
             with doing("checking initialization status"):
-                initialized = bool(
-                    (session.read("sys/init", authenticated=False).body or {}).get("initialized")
-                )
+                initialized = bool((session.read("sys/init", authenticated=False).body or {}).get("initialized"))
             session.show(
                 {"initialized": initialized},
                 lambda: "Vault is initialized" if initialized else "Vault is not initialized",
@@ -101,9 +99,7 @@ def register(cli: click.Group) -> None:
         session.show(summary, lambda: init_text(summary))
         return 0
 
-    @api_command(
-        operator, "unseal", help="Provide one unseal key share (prompted without echo when omitted)."
-    )
+    @api_command(operator, "unseal", help="Provide one unseal key share (prompted without echo when omitted).")
     @click.argument("key", required=False)
     @click.option("--reset", is_flag=True, help="Discard the unseal keys entered so far.")
     def unseal(session: Session, *, key: str | None, reset: bool) -> int:

@@ -19,15 +19,9 @@ DEFAULT_DEV_LISTEN = "127.0.0.1:8200"
 
 def register(cli: click.Group) -> None:
     @cli.command("server")
-    @click.option(
-        "--config", "configs", multiple=True, metavar="FILE", help="Configuration file (HCL or JSON)."
-    )
-    @click.option(
-        "--dev", is_flag=True, help="In-memory, unsealed, root token printed: for development only."
-    )
-    @click.option(
-        "--dev-root-token-id", metavar="TOKEN", help="Root token ID in dev mode (VAULT_DEV_ROOT_TOKEN_ID)."
-    )
+    @click.option("--config", "configs", multiple=True, metavar="FILE", help="Configuration file (HCL or JSON).")
+    @click.option("--dev", is_flag=True, help="In-memory, unsealed, root token printed: for development only.")
+    @click.option("--dev-root-token-id", metavar="TOKEN", help="Root token ID in dev mode (VAULT_DEV_ROOT_TOKEN_ID).")
     @click.option(
         "--dev-listen-address",
         metavar="HOST:PORT",
@@ -52,7 +46,7 @@ def register(cli: click.Group) -> None:
             except ConfigError as exc:
                 raise LocalError(exc.message) from None
         # Imported here so that every other command stays a plain HTTP client.
-        from strongroom.server.main import run_server  # noqa: PLC0415
+        from strongroom.server.main import run_server
 
         return run_server(
             config,

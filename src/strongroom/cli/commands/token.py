@@ -55,9 +55,7 @@ def register(cli: click.Group) -> None:
         """Create, look up, renew and revoke tokens."""
 
     @api_command(token, "create", help="Create a token (a child of the current one unless -orphan).")
-    @click.option(
-        "--policy", "policies", multiple=True, metavar="NAME", help="Policy to attach (repeatable)."
-    )
+    @click.option("--policy", "policies", multiple=True, metavar="NAME", help="Policy to attach (repeatable).")
     @click.option("--ttl", metavar="DURATION", help="Initial TTL, e.g. 1h.")
     @click.option("--explicit-max-ttl", metavar="DURATION", help="Hard cap on the token's lifetime.")
     @click.option("--period", metavar="DURATION", help="Make a periodic token renewed by this period.")
@@ -68,9 +66,7 @@ def register(cli: click.Group) -> None:
     @click.option("--renewable/--no-renewable", default=True, help="Whether the token can be renewed.")
     @click.option("--role", metavar="NAME", help="Create against this token role.")
     @click.option("--id", "token_id", metavar="ID", help="Token ID to use (root only).")
-    @click.option(
-        "--type", "token_type", type=click.Choice(["service", "batch", "default"]), help="Token type."
-    )
+    @click.option("--type", "token_type", type=click.Choice(["service", "batch", "default"]), help="Token type.")
     @click.option("--field", metavar="NAME", help="Print only this field (e.g. token).")
     def create(session: Session, *, role: str | None, field: str | None, **flags: Any) -> int:
         body = create_body(**flags)
@@ -100,9 +96,7 @@ def register(cli: click.Group) -> None:
     @click.argument("token_or_accessor", metavar="[TOKEN]", required=False)
     @click.option("--increment", "-i", metavar="DURATION", help="Requested extension, e.g. 1h.")
     @click.option("--accessor", is_flag=True, help="The argument is an accessor, not a token.")
-    def renew(
-        session: Session, *, token_or_accessor: str | None, increment: str | None, accessor: bool
-    ) -> int:
+    def renew(session: Session, *, token_or_accessor: str | None, increment: str | None, accessor: bool) -> int:
         body: dict[str, Any] = {"increment": increment} if increment else {}
         with doing("renewing token"):
             if accessor:
@@ -120,9 +114,7 @@ def register(cli: click.Group) -> None:
     @click.argument("token_or_accessor", metavar="[TOKEN]", required=False)
     @click.option("--accessor", is_flag=True, help="The argument is an accessor, not a token.")
     @click.option("--self", "revoke_self", is_flag=True, help="Revoke the current token.")
-    @click.option(
-        "--mode", type=click.Choice(["orphan"]), help="orphan: revoke the token but keep its children."
-    )
+    @click.option("--mode", type=click.Choice(["orphan"]), help="orphan: revoke the token but keep its children.")
     def revoke(
         session: Session, token_or_accessor: str | None, accessor: bool, revoke_self: bool, mode: str | None
     ) -> int:
