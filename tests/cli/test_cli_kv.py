@@ -187,3 +187,20 @@ def test_kv_on_a_path_outside_any_kv_mount_is_an_error(server_cli: Cli) -> None:
 
     assert result.exit_code in (1, 2)
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_token_limited_by_policy_can_use_kv_on_its_paths(server_cli: Cli, name: str) -> None:
+    policy = f'path "secret/data/{name}/*" {{\n  capabilities = ["create", "update", "read"]\n}}\n'
+    assert server_cli("policy", "write", name, "-", input=policy).exit_code == 0
+    token = server_cli("token", "create", f"-policy={name}", "-field=token").stdout
+    limited = {"STRONGROOM_TOKEN": token}
+    try:
+        put = server_cli("kv", "put", f"secret/{name}/app", "k=v", env=limited)
+        assert put.exit_code == 0, put.stderr
+        assert server_cli("kv", "get", "-field=k", f"secret/{name}/app", env=limited).stdout == "v"
+
+        denied = server_cli("kv", "get", "secret/elsewhere", env=limited)
+        assert denied.exit_code == 2
+        assert len(denied.stderr.strip().splitlines()) == 1
+    finally:
+        server_cli("policy", "delete", name)
