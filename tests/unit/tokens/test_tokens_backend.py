@@ -9,6 +9,7 @@ import pytest
 from tokens_harness import DEFAULT_TTL, MAX_TTL, Api, harness, run
 
 from strongroom.errors import InvalidRequest, NotFound, PermissionDenied, StrongroomError
+from strongroom.sdk.system import ManualClock
 
 ROOT_SPELLINGS = ["root", "Root", " root", "ROOT\u200b", "\uff52\uff4f\uff4f\uff54", "r\u043eot"]
 RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
@@ -456,5 +457,25 @@ def test_role_reads_missing_role_as_404() -> None:
         api, root = await setup()
         with pytest.raises(NotFound):
             await api.call("read", "roles/nope", token=root)
+
+    run(scenario())
+
+
+class TickingClock(ManualClock):
+    """Moves 0.3 s every time it is read, as real time does between the steps of a request."""
+
+    def __call__(self) -> float:
+        self.advance(0.3)
+        return self.now
+
+
+def test_create_and_renew_report_the_full_ttl_even_when_time_passes_while_answering() -> None:
+    async def scenario() -> None:
+        api = Api(harness(clock=TickingClock()))
+        root, _ = await api.h.store.create_root()
+        resp = await api.call("update", "create", {"ttl": "1h"}, token=root)
+        assert resp.auth.ttl == 3600
+        renewed = await api.call("update", "renew-self", {"increment": "90m"}, token=resp.auth.client_token)
+        assert renewed.auth.ttl == 5400
 
     run(scenario())

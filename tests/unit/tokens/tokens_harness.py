@@ -53,9 +53,13 @@ class Harness:
 
 
 def harness(
-    *, default_ttl: int = DEFAULT_TTL, max_ttl: int = MAX_TTL, random_bytes: RandomBytes = os.urandom
+    *,
+    default_ttl: int = DEFAULT_TTL,
+    max_ttl: int = MAX_TTL,
+    random_bytes: RandomBytes = os.urandom,
+    clock: ManualClock | None = None,
 ) -> Harness:
-    clock = ManualClock()
+    clock = clock or ManualClock()
     storage = InmemBackend()
     store = TokenStore(storage, clock=clock, random_bytes=random_bytes)
     system = SystemView(

@@ -111,7 +111,7 @@ class TokenBackend(FrameworkBackend):
         token, entry = await self.store.create(
             plan.spec, creator=parent, system=self.ctx.system, orphan=plan.orphan, warnings=warnings
         )
-        return Response(auth=token_auth(entry, client_token=token, now=self.store.now()), warnings=warnings)
+        return Response(auth=token_auth(entry, client_token=token), warnings=warnings)
 
     # -- lookup ----------------------------------------------------------------------------
 
@@ -164,7 +164,7 @@ class TokenBackend(FrameworkBackend):
             raise InvalidRequest(f"original token role {entry.role!r} could not be found, not renewing")
         warnings: list[str] = []
         renewed = await self.store.renew(entry, increment, system=self.ctx.system, warnings=warnings)
-        auth = token_auth(renewed, client_token=client_token, now=self.store.now())
+        auth = token_auth(renewed, client_token=client_token)
         return Response(auth=auth, warnings=warnings)
 
     # -- revoke ----------------------------------------------------------------------------

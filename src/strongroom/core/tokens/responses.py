@@ -61,14 +61,19 @@ def lookup_data(entry: TokenEntry, *, token_id: str, now: float) -> dict[str, An
     return data
 
 
-def token_auth(entry: TokenEntry, *, client_token: str, now: float) -> Auth:
-    """The ``auth`` block of create and renew answers; ``ttl`` becomes ``lease_duration``."""
+def token_auth(entry: TokenEntry, *, client_token: str) -> Auth:
+    """The ``auth`` block of create and renew answers; ``ttl`` becomes ``lease_duration``.
+
+    The TTL is counted from the moment the token was issued or renewed (as Vault
+    reports it), not from when the answer is rendered a few microseconds later.
+    """
+    issued = entry.last_renewal_time or entry.creation_time
     return Auth(
         policies=list(entry.policies),
         token_policies=list(entry.policies),
         display_name=entry.display_name,
         metadata=dict(entry.meta),
-        ttl=entry.remaining_ttl(now),
+        ttl=entry.remaining_ttl(issued),
         explicit_max_ttl=entry.explicit_max_ttl,
         period=entry.period,
         num_uses=entry.num_uses,
