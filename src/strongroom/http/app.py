@@ -62,6 +62,8 @@ class VaultApp:
         except Exception:
             log.exception("internal error while serving %s %s", scope["method"], scope["path"])
             status, headers, body = 500, _JSON_HEADERS, b'{"errors":["internal error"]}'
+        if status != 204:  # a 204 carries no Content-Length (RFC 9110 8.6)
+            headers = [*headers, (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": b"" if head else body})
 

@@ -22,6 +22,8 @@ from strongroom.crypto.view import StorageView
 from strongroom.http.app import VaultApp
 from strongroom.http.limits import RequestLimits
 from strongroom.sdk.storage import StorageBackend
+from strongroom.sdk.system import Clock
+from strongroom.server.http_protocol import VaultHttpProtocol
 from strongroom.server.registry import builtin_registry
 from strongroom.server.settings import ListenerSettings, NodeSettings
 
@@ -50,14 +52,22 @@ def local_seal_manager(barrier: Barrier, on_key: KeyListener, storage_type: str)
     )
 
 
-def build_core(settings: NodeSettings, physical: StorageBackend, seal: SealManager, barrier: Barrier) -> Core:
+def build_core(
+    settings: NodeSettings,
+    physical: StorageBackend,
+    seal: SealManager,
+    barrier: Barrier,
+    *,
+    clock: Clock = time.time,
+) -> Core:
+    """The Core of one process. ``clock`` is injectable so tests can move time instead of sleeping."""
     config = CoreConfig(
         default_lease_ttl=settings.default_lease_ttl,
         max_lease_ttl=settings.max_lease_ttl,
         storage_type=settings.storage_type,
         dev=settings.dev,
     )
-    return Core(barrier, seal, builtin_registry(), config, clock=time.time, random_bytes=os.urandom)
+    return Core(barrier, seal, builtin_registry(), config, clock=clock, random_bytes=os.urandom)
 
 
 async def apply_key_event(core: Core, event: KeyEvent) -> None:
@@ -110,7 +120,7 @@ def uvicorn_server(app: VaultApp, listener: ListenerSettings, log_level: str) ->
     config = uvicorn.Config(
         app,
         loop="none",
-        http="httptools",
+        http=VaultHttpProtocol,
         lifespan="off",
         access_log=False,
         log_level="warning" if log_level in ("info", "warn", "warning") else log_level,
