@@ -24,8 +24,9 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-from collections.abc import Sequence
-from typing import cast
+import time
+from collections.abc import Callable, Sequence
+from typing import TypeVar, cast
 
 from strongroom.errors import StorageError
 from strongroom.sdk.storage import StorageBackend, TxnOp, list_children
@@ -34,6 +35,7 @@ from strongroom.storage.sqlite_writer import (
     Op,
     WriteRequest,
     WriteStats,
+    is_lock_timeout,
     storage_error,
 )
 
@@ -48,6 +50,7 @@ _FROM_SQL = "SELECT key FROM entries WHERE key >= ?"
 
 # Module level: inside the class, ``list`` names the method.
 _Rows = list[tuple[object, ...]]
+_T = TypeVar("_T")
 
 _MAX_CHAR = 0x10FFFF
 _SURROGATES = range(0xD800, 0xE000)  # not encodable in UTF-8, so no stored key holds one
@@ -196,12 +199,11 @@ class SQLiteBackend(StorageBackend):
     def _connect_writer(self) -> sqlite3.Connection:
         conn = self._connect(query_only=False)
         try:
-            mode = conn.execute("PRAGMA journal_mode=WAL").fetchall()[0][0]
-            conn.execute(_SCHEMA)
+            mode = _retry_while_locked(lambda: _prepare_file(conn), self._busy_timeout)
         except BaseException:
             conn.close()
             raise
-        if str(mode).lower() != "wal":
+        if mode.lower() != "wal":
             conn.close()
             raise StorageError("storage open failed: the file system does not support WAL mode")
         return conn
@@ -221,6 +223,36 @@ class SQLiteBackend(StorageBackend):
             conn.close()
             raise
         return conn
+
+
+def _prepare_file(conn: sqlite3.Connection) -> str:
+    """Switch the file to WAL and create the table; returns the journal mode now in force."""
+    mode = conn.execute("PRAGMA journal_mode=WAL").fetchall()[0][0]
+    conn.execute(_SCHEMA)
+    return str(mode)
+
+
+def _retry_while_locked(step: Callable[[], _T], timeout: float) -> _T:
+    """Run ``step``, retrying while another connection holds a lock, for up to ``timeout`` seconds.
+
+    ``busy_timeout`` does not cover everything: SQLite skips the busy handler
+    and fails at once with SQLITE_BUSY when waiting could deadlock, which is
+    what ``PRAGMA journal_mode=WAL`` on a new file meets when another process
+    is setting up the same file (each holds a read lock and needs the write
+    lock). Worker processes opening a fresh file together did exactly that and
+    one of them died at startup. Backing off and retrying lets the other one
+    finish. Runs on the writer thread, so sleeping blocks no event loop.
+    """
+    deadline = time.monotonic() + timeout
+    pause = 0.001
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            if not is_lock_timeout(exc) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 def _checked_key(key: str) -> str:

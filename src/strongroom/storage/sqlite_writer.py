@@ -66,7 +66,8 @@ def storage_error(operation: str, exc: BaseException) -> StorageError:
     return error
 
 
-def _is_lock_timeout(exc: BaseException) -> bool:
+def is_lock_timeout(exc: BaseException) -> bool:
+    """True for SQLITE_BUSY and SQLITE_LOCKED (and their extended codes)."""
     name = getattr(exc, "sqlite_errorname", "") or ""
     return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
 
@@ -175,7 +176,7 @@ class GroupCommitWriter(threading.Thread):
             conn.execute("COMMIT")
         except Exception as exc:
             _rollback(conn)
-            if len(batch) == 1 or _is_lock_timeout(exc):
+            if len(batch) == 1 or is_lock_timeout(exc):
                 self._finish(batch, exc)
             else:
                 for request in batch:

@@ -151,6 +151,49 @@ def test_open_given_up_while_another_process_locks_the_file_leaves_nothing_runni
     asyncio.run(main())
 
 
+def test_open_waits_for_a_lock_that_sqlite_would_not_wait_for_by_itself(tmp_path: Path) -> None:
+    # A new file in rollback mode with another writer's reserved lock: the WAL switch holds a read
+    # lock and needs the write lock, so SQLite fails at once instead of calling the busy handler.
+    # That is what two worker processes opening a fresh file together ran into.
+    db = tmp_path / "fresh.db"
+    other = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.2, lambda: other.execute("ROLLBACK"))
+
+    async def main() -> None:
+        store = SQLiteBackend(str(db))
+        release.start()
+        await store.open()
+        try:
+            await store.put("k", b"v")
+            assert await store.get("k") == b"v"
+        finally:
+            await store.close()
+
+    try:
+        asyncio.run(main())
+    finally:
+        release.join()
+        other.close()
+
+
+def test_open_gives_up_after_the_busy_timeout_when_the_lock_is_never_released(tmp_path: Path) -> None:
+    db = tmp_path / "held.db"
+    other = sqlite3.connect(db, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+
+    async def main() -> None:
+        store = SQLiteBackend(str(db), busy_timeout=0.2)
+        with pytest.raises(StorageError, match="SQLITE_BUSY"):
+            await store.open()
+
+    try:
+        asyncio.run(main())
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
 def test_repr_shows_the_path_and_no_data(tmp_path: Path) -> None:
     store = SQLiteBackend(str(tmp_path / "r.db"))
     assert repr(store) == f"SQLiteBackend({str(tmp_path / 'r.db')!r}, synchronous='FULL')"

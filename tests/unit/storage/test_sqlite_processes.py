@@ -44,6 +44,17 @@ def spawn(*args: str) -> subprocess.Popen[str]:
     )
 
 
+def expect_line(proc: subprocess.Popen[str], expected: str) -> None:
+    """Read one line from the child; on anything else, stop it and show what it wrote to stderr."""
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    line = proc.stdout.readline()
+    if line != expected:
+        proc.kill()
+        proc.wait()
+        raise AssertionError(f"child answered {line!r}, not {expected!r}; its stderr:\n{proc.stderr.read()}")
+
+
 def collect_lines(stream: IO[str], into: list[str]) -> threading.Thread:
     thread = threading.Thread(target=lambda: into.extend(stream), daemon=True)
     thread.start()
@@ -105,15 +116,13 @@ def test_two_processes_write_one_file_concurrently_and_see_each_other(tmp_path: 
     peers = {name: spawn("peer", db, name, str(count)) for name in ("left", "right")}
     try:
         for proc in peers.values():
-            assert proc.stdout is not None
-            assert proc.stdout.readline() == "ready\n"
+            expect_line(proc, "ready\n")
         for proc in peers.values():  # start both at once, so their writes interleave
             assert proc.stdin is not None
             proc.stdin.write("go\n")
             proc.stdin.flush()
         for proc in peers.values():
-            assert proc.stdout is not None
-            assert proc.stdout.readline() == "written\n"
+            expect_line(proc, "written\n")
         for proc in peers.values():
             assert proc.stdin is not None
             proc.stdin.write("check\n")
