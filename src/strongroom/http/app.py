@@ -83,6 +83,9 @@ class VaultApp:
                 token = value[7:].decode("latin-1").strip()
             elif name == b"x-vault-namespace":
                 namespace = value.decode("latin-1")
+            elif name == b"x-vault-wrap-ttl" and value.strip():
+                # Answering unwrapped would hand the secret to whoever relays the response.
+                raise InvalidRequest("response wrapping (X-Vault-Wrap-TTL) is not supported yet")
             elif name == b"content-length":
                 try:
                     content_length = int(value)
