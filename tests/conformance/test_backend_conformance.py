@@ -1,0 +1,55 @@
+"""Every built-in logical backend runs the shared logical-backend conformance suite."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import ClassVar
+
+from strongroom.core.tokens.backend import TokenBackend
+from strongroom.core.tokens.store import TokenStore
+from strongroom.engines.kv import KVBackend
+from strongroom.sdk.backend_testing import LogicalBackendConformance
+from strongroom.sdk.logical import BackendContext, LogicalBackend, Operation
+from strongroom.sdk.storage import StorageBackend
+from strongroom.storage.inmem import InmemBackend
+
+Samples = tuple[tuple[Operation, str, dict[str, object]], ...]
+R, U, L, D, P = Operation.READ, Operation.UPDATE, Operation.LIST, Operation.DELETE, Operation.PATCH
+
+
+class InmemConformance(LogicalBackendConformance):
+    def make_storage(self) -> StorageBackend:
+        return InmemBackend()
+
+
+class TestKVv1Conformance(InmemConformance):
+    sample_paths: ClassVar[Samples] = ((U, "app/db", {"password": "x"}), (R, "app/db", {}), (D, "app/db", {}))
+    unsupported = (P, "app/db")
+
+    def make_backend(self, ctx: BackendContext) -> LogicalBackend:
+        ctx.options = {"version": "1"}
+        return KVBackend(ctx)
+
+
+class TestKVv2Conformance(InmemConformance):
+    sample_paths: ClassVar[Samples] = (
+        (U, "config", {"max_versions": 3}),
+        (R, "config", {}),
+        (U, "data/app", {"data": {"k": "v"}}),
+        (R, "data/app", {}),
+    )
+    unsupported = (L, "config")
+
+    def make_backend(self, ctx: BackendContext) -> LogicalBackend:
+        ctx.options = {"version": "2"}
+        return KVBackend(ctx)
+
+
+class TestTokenBackendConformance(InmemConformance):
+    sample_paths: ClassVar[Samples] = ((U, "roles/ci", {"allowed_policies": ["ci"]}), (R, "roles/ci", {}))
+    unsupported = (D, "lookup-self")
+
+    def make_backend(self, ctx: BackendContext) -> LogicalBackend:
+        store = TokenStore(InmemBackend(), clock=time.time, random_bytes=os.urandom)
+        return TokenBackend(ctx, store)
