@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -19,6 +20,7 @@ from strongroom.crypto.barrier import Barrier
 from strongroom.http.app import VaultApp
 from strongroom.http.limits import RequestLimits
 from strongroom.sdk.storage import StorageBackend
+from strongroom.sdk.system import Clock
 from strongroom.server.node import apply_key_event, build_core, local_seal_manager
 from strongroom.server.settings import NodeSettings
 from strongroom.storage.inmem import InmemBackend
@@ -33,15 +35,18 @@ class InProcessServer:
         physical: StorageBackend | None = None,
         dev: bool = True,
         limits: RequestLimits | None = None,
+        clock: Clock = time.time,
     ) -> None:
+        """``clock`` reaches the barrier, the seal manager and the Core (pass a ``ManualClock`` to move time)."""
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._thread.start()
         self.physical = physical or InmemBackend()
-        self.barrier = Barrier(self.physical)
+        self.clock = clock
+        self.barrier = Barrier(self.physical, clock=clock)
         self.seal = local_seal_manager(self.barrier, self._on_key, "inmem")
         settings = NodeSettings(dev=dev)
-        self.core: Core = build_core(settings, self.physical, self.seal, self.barrier)
+        self.core: Core = build_core(settings, self.physical, self.seal, self.barrier, clock=clock)
         self.app = VaultApp(self.core.handle, limits)
         self.client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=self.app), base_url="http://strongroom.test"

@@ -1,8 +1,13 @@
 """Request-shape limits, enforced on every listener before any handler runs.
 
-Defaults follow Vault's: 32 MiB bodies, JSON depth 300, 1 MiB strings, 10,000
-entries per object or array. The body size is enforced while streaming, so an
-oversized request is refused without being buffered.
+Defaults follow Vault's (32 MiB bodies, 1 MiB strings, 10,000 entries per
+object or array) except the JSON depth: Vault allows 300 levels, but our JSON
+codec (orjson) encodes at most 254, and an answer nests a request's values
+deeper than the request did (a KV v2 read returns ``data.data``). A limit of
+300 let a secret be written that every later read answered with a 500, so the
+default depth leaves room for the answer's wrapping instead. The body size is
+enforced while streaming, so an oversized request is refused without being
+buffered.
 """
 
 from __future__ import annotations
@@ -13,12 +18,16 @@ from typing import Any
 from strongroom.errors import InvalidRequest
 
 DEFAULT_MAX_REQUEST_SIZE = 32 * 1024 * 1024
+#: The deepest value orjson can encode, and the levels an answer may add around a request's values.
+CODEC_MAX_DEPTH = 254
+ANSWER_WRAPPING_LEVELS = 4
+DEFAULT_MAX_JSON_DEPTH = CODEC_MAX_DEPTH - ANSWER_WRAPPING_LEVELS
 
 
 @dataclass(frozen=True)
 class RequestLimits:
     max_request_size: int = DEFAULT_MAX_REQUEST_SIZE
-    max_json_depth: int = 300
+    max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
     max_string_length: int = 1024 * 1024
     max_entries: int = 10_000
 
