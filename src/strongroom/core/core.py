@@ -211,7 +211,11 @@ class Core:
         finally:
             if last_use and token_entry is not None:
                 await self.tokens.revoke_tree(token_entry)
-        if response is not None and response.auth is not None and not response.auth.client_token:
+        # Only a login (a path the backend declares unauthenticated) gets a token minted. An
+        # authenticated answer carrying auth without a token, such as renew-accessor, must not:
+        # minting there would hand the caller a token with somebody else's policies.
+        auth = response.auth if response is not None else None
+        if req.unauthenticated and response is not None and auth is not None and not auth.client_token:
             await self._mint_login_token(response, entry.route_prefix)
         return Outcome(response, request_id, entry.type, op)
 
