@@ -27,10 +27,10 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def token_with_policy(root: hvac.Client, name: str, rules: str) -> hvac.Client:
-    """Write policy ``name`` and return a client holding a token with only that policy."""
+def token_with_policy(root: hvac.Client, name: str, rules: str, *, with_default: bool = False) -> hvac.Client:
+    """Write policy ``name`` and return a client holding a token with that policy (and ``default`` if asked)."""
     root.sys.create_or_update_policy(name, rules)
-    created = root.auth.token.create(policies=[name], no_default_policy=True, ttl="10m")
+    created = root.auth.token.create(policies=[name], no_default_policy=not with_default, ttl="10m")
     return client(root.url, created["auth"]["client_token"])
 
 

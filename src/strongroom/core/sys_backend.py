@@ -64,15 +64,7 @@ def mount_json(entry: MountEntry, core: Core) -> dict[str, Any]:
             "default_lease_ttl": entry.config.default_lease_ttl,
             "max_lease_ttl": entry.config.max_lease_ttl,
             "force_no_cache": False,
-            **({"listing_visibility": entry.config.listing_visibility} if entry.config.listing_visibility else {}),
-            **(
-                {"audit_non_hmac_request_keys": entry.config.audit_non_hmac_request_keys}
-                if entry.config.audit_non_hmac_request_keys else {}
-            ),
-            **(
-                {"audit_non_hmac_response_keys": entry.config.audit_non_hmac_response_keys}
-                if entry.config.audit_non_hmac_response_keys else {}
-            ),
+            **tuned_settings(entry),
         },
         "options": dict(entry.options) or None,
         "local": entry.local,
@@ -83,6 +75,18 @@ def mount_json(entry: MountEntry, core: Core) -> dict[str, Any]:
         "running_sha256": "",
         "deprecation_status": "supported",
     }
+
+
+def tuned_settings(entry: MountEntry) -> dict[str, Any]:
+    """The optional tunables, present only once set (as Vault reports them in mount listings and tune reads)."""
+    config = entry.config
+    settings: dict[str, Any] = {}
+    if config.listing_visibility:
+        settings["listing_visibility"] = config.listing_visibility
+    for name in ("audit_non_hmac_request_keys", "audit_non_hmac_response_keys", "passthrough_request_headers"):
+        if getattr(config, name):
+            settings[name] = list(getattr(config, name))
+    return settings
 
 
 def legacy_response(data: dict[str, Any], request_id: str) -> Response:
@@ -202,7 +206,10 @@ class SystemBackend(FrameworkBackend):
                 "force_no_cache": False,
                 "description": entry.description,
                 "options": dict(entry.options) or None,
+                **tuned_settings(entry),
             }
+            if kind == "auth":
+                data["token_type"] = "default-service"  # the only token type we issue
             return legacy_response(data, req.request_id)
         return handler
 
