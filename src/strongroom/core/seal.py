@@ -203,7 +203,8 @@ class LocalSealManager(SealManager):
     async def unseal(self, key: str | None, reset: bool) -> dict[str, Any]:
         config = await self.seal_config()
         if config is None:
-            raise NotInitialized()
+            # Vault answers 400 here (its barrier's error), unlike sys/health's 501.
+            raise InvalidRequest("Vault is not initialized")
         if reset:
             self._shares.clear()
             self._nonce = ""

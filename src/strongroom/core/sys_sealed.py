@@ -11,15 +11,24 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from strongroom.errors import InvalidRequest, Sealed
-from strongroom.sdk.fields import coerce
+from strongroom.errors import InvalidRequest, Sealed, UnsupportedOperation
 from strongroom.sdk.fields import FieldType as T
+from strongroom.sdk.fields import coerce
 from strongroom.sdk.logical import Operation, RawResponse, Response
 
 if TYPE_CHECKING:
     from strongroom.core.core import Core, IncomingRequest
 
 _WRITE = (Operation.UPDATE, Operation.CREATE)
+#: The operations each fixed endpoint serves. As in Vault, any other method on
+#: them answers 405 whatever the seal state (not 404 from the router, nor 503).
+_FIXED_OPERATIONS = {
+    "sys/seal-status": (Operation.READ,),
+    "sys/health": (Operation.READ,),
+    "sys/leader": (Operation.READ,),
+    "sys/init": (Operation.READ, *_WRITE),
+    "sys/unseal": _WRITE,
+}
 
 
 def json_response(body: dict[str, Any], status: int = 200) -> Response:
@@ -32,6 +41,9 @@ class SealedSystemEndpoints:
         self.core = core
 
     async def try_handle(self, op: Operation, path: str, incoming: IncomingRequest) -> Response | None:
+        allowed = _FIXED_OPERATIONS.get(path)
+        if allowed is not None and op not in allowed:
+            raise UnsupportedOperation()
         seal = self.core.seal_manager
         data = incoming.data
         if path == "sys/seal-status" and op is Operation.READ:

@@ -30,7 +30,9 @@ Send = Callable[[Message], Awaitable[None]]
 Handler = Callable[[IncomingRequest], Awaitable[Outcome]]
 
 _JSON_HEADERS = [(b"content-type", b"application/json"), (b"cache-control", b"no-store")]
-_TRUE = ("true", "1", "t", "yes")
+# Go's strconv.ParseBool, which Vault uses for ?list= (anything else is a 400 there too).
+_GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+_GO_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 
 
 class HttpError(Exception):
@@ -154,9 +156,9 @@ def _query(raw: bytes) -> dict[str, Any]:
 
 def _operation(method: str, query: dict[str, Any]) -> tuple[Operation, dict[str, Any]]:
     if method in ("GET", "HEAD"):
-        if str(query.pop("list", "")).lower() in _TRUE:
+        if _query_flag(query, "list"):
             return Operation.LIST, query
-        if str(query.pop("scan", "")).lower() in _TRUE:
+        if _query_flag(query, "scan"):
             return Operation.SCAN, query
         return Operation.READ, query
     if method in ("POST", "PUT"):
@@ -170,6 +172,18 @@ def _operation(method: str, query: dict[str, Any]) -> tuple[Operation, dict[str,
     if method == "SCAN":
         return Operation.SCAN, query
     raise UnsupportedOperation(f"unsupported method {method!r}")
+
+
+def _query_flag(query: dict[str, Any], name: str) -> bool:
+    """Pop a boolean query parameter; absent or empty is False, the first of repeated values counts."""
+    raw = query.pop(name, "")
+    if isinstance(raw, list):
+        raw = raw[0]
+    if raw in _GO_TRUE:
+        return True
+    if raw == "" or raw in _GO_FALSE:
+        return False
+    raise InvalidRequest(f"invalid value for the {name!r} query parameter: expected a boolean")
 
 
 def _parse_json(body: bytes) -> dict[str, Any]:
