@@ -106,6 +106,17 @@ class StorageError(InternalError):
     """The storage backend failed. The message names the operation, never the value."""
 
 
+class StorageConflict(InternalError):
+    """A conditional write found that another writer changed an entry since it was read.
+
+    Nothing of the transaction was applied. Callers re-read and retry; it only
+    reaches a client (as a 500) when retries run out. The message names no key.
+    """
+
+    def __init__(self, message: str = "storage conflict: an entry changed since it was read") -> None:
+        super().__init__(message)
+
+
 class DecryptionFailed(InternalError):
     """One opaque error for every failed decryption, whatever the cause (no oracle)."""
 

@@ -45,7 +45,7 @@ from strongroom.crypto.keyring import Keyring
 from strongroom.crypto.rootkey import ROOT_KEY_PATH
 from strongroom.errors import AlreadyInitialized, DecryptionFailed, InvalidRequest, NotInitialized, Sealed
 from strongroom.sdk.seal import SEAL_CONFIG_PATH
-from strongroom.sdk.storage import StorageBackend, TxnOp
+from strongroom.sdk.storage import Precondition, StorageBackend, TxnOp
 
 KEYRING_PATH = "core/keyring"
 RESERVED_PATHS = (KEYRING_PATH, ROOT_KEY_PATH, SEAL_CONFIG_PATH)
@@ -211,6 +211,22 @@ class Barrier(StorageBackend):
             return None
         return await self._open_entry(path, blob)
 
+    async def get_with_version(self, key: str) -> tuple[bytes | None, bytes | None]:
+        """The plaintext and the physical store's version token for ``key``.
+
+        The token passes through untouched: preconditions keep their physical
+        meaning (for a verbatim store, the exact ciphertext read). Every write
+        seals with a fresh nonce, so any write since the read, even of the same
+        plaintext, makes a precondition on this token fail.
+        """
+        self._require_keys()
+        path = _logical_path(key)
+        blob, version = await self.physical.get_with_version(key)
+        self._require_keys()
+        if blob is None:
+            return None, version
+        return await self._open_entry(path, blob), version
+
     async def put(self, key: str, value: bytes) -> None:
         self._require_keys()
         await self.physical.put(key, self._seal_entry(_logical_path(key), value))
@@ -235,14 +251,17 @@ class Barrier(StorageBackend):
             visible.append(child)
         return visible
 
-    async def transaction(self, ops: Sequence[TxnOp]) -> None:
+    async def transaction(self, ops: Sequence[TxnOp], preconditions: Sequence[Precondition] = ()) -> None:
+        """Seal and apply ``ops``; ``preconditions`` carry tokens from :meth:`get_with_version` as they are."""
         self._require_keys()
         paths = [_logical_path(op.key) for op in ops]  # refuse a reserved key before sealing anything
+        for precondition in preconditions:
+            _logical_path(precondition.key)
         sealed_ops = [
             TxnOp(op.key, None if op.value is None else self._seal_entry(path, op.value))
             for op, path in zip(ops, paths, strict=True)
         ]
-        await self.physical.transaction(sealed_ops)
+        await self.physical.transaction(sealed_ops, preconditions)
 
     # --- internals -------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from strongroom.errors import InvalidRequest
-from strongroom.sdk.storage import StorageBackend, TxnOp
+from strongroom.sdk.storage import Precondition, StorageBackend, TxnOp
 
 
 class StorageView(StorageBackend):
@@ -48,6 +48,13 @@ class StorageView(StorageBackend):
             return None  # nothing can be written at such a key through a view
         return await self._backend.get(self._key(key))
 
+    async def get_with_version(self, key: str) -> tuple[bytes | None, bytes | None]:
+        """The value and version token at ``key``; a folder name holds neither."""
+        if isinstance(key, str) and key.endswith("/"):
+            _check_folder(key)
+            return None, None
+        return await self._backend.get_with_version(self._key(key))
+
     async def put(self, key: str, value: bytes) -> None:
         await self._backend.put(self._key(key), value)
 
@@ -60,10 +67,11 @@ class StorageView(StorageBackend):
             _check_folder(prefix)
         return await self._backend.list(self._prefix + prefix)
 
-    async def transaction(self, ops: Sequence[TxnOp]) -> None:
+    async def transaction(self, ops: Sequence[TxnOp], preconditions: Sequence[Precondition] = ()) -> None:
         # Check every key before the backend sees any op, so a bad key cannot half-apply.
         mapped = [TxnOp(self._key(op.key), op.value) for op in ops]
-        await self._backend.transaction(mapped)
+        conditions = [Precondition(self._key(pre.key), pre.expected) for pre in preconditions]
+        await self._backend.transaction(mapped, conditions)
 
     def _key(self, key: str) -> str:
         _check_segments(key)

@@ -15,6 +15,13 @@ Semantics every implementation must honour (checked by
   empty or ends in '/'), sorted: leaf keys as their last segment, and
   sub-folders as ``name/`` (each once).
 * ``transaction(ops)`` applies all puts and deletes atomically, or none.
+* ``transaction(ops, preconditions=...)`` first checks, atomically with the
+  writes, that each precondition's key still holds the version the caller
+  read with ``get_with_version`` (``None``: the key is absent). If any does
+  not, nothing is applied and :class:`strongroom.errors.StorageConflict` is
+  raised. This is the one conditional write of the contract: read-modify-write
+  cycles that several processes may run at once (KV check-and-set, token use
+  counts) re-read and retry on a conflict.
 * A write made through one process is visible to a read in any other process
   sharing the same backend once the write has returned.
 """
@@ -22,6 +29,7 @@ Semantics every implementation must honour (checked by
 from __future__ import annotations
 
 import abc
+import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,6 +40,29 @@ class TxnOp:
 
     key: str
     value: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class Precondition:
+    """A condition of a transaction: ``key`` still holds ``expected``, the version last read.
+
+    ``expected`` is the version token :meth:`StorageBackend.get_with_version`
+    returned for ``key`` on the same store, or ``None`` for "the key is absent".
+    The token is opaque to the caller: for a backend that stores values
+    verbatim it is the stored value itself; the barrier's is the ciphertext,
+    which is fresh for every write (random nonce), so a rewrite with the same
+    plaintext still changes it. Comparing whole values rather than revision
+    counters keeps the contract implementable by any store that can read and
+    write inside one transaction.
+    """
+
+    key: str
+    expected: bytes | None
+
+    def __repr__(self) -> str:
+        # The token may be a stored value; show only whether one is expected.
+        state = "absent" if self.expected is None else "unchanged"
+        return f"Precondition({self.key!r}, {state})"
 
 
 class StorageBackend(abc.ABC):
@@ -50,13 +81,41 @@ class StorageBackend(abc.ABC):
     async def list(self, prefix: str) -> list[str]: ...
 
     @abc.abstractmethod
-    async def transaction(self, ops: Sequence[TxnOp]) -> None: ...
+    async def transaction(self, ops: Sequence[TxnOp], preconditions: Sequence[Precondition] = ()) -> None:
+        """Apply ``ops`` in order, all or nothing, if every precondition holds.
+
+        The preconditions are checked inside the same atomic step as the writes
+        (no other write can come between); a failed one raises
+        :class:`strongroom.errors.StorageConflict` and applies nothing. With
+        preconditions and no ops, the call only checks.
+        """
+
+    async def get_with_version(self, key: str) -> tuple[bytes | None, bytes | None]:
+        """``(value, version)`` of ``key``: both ``None`` when it is missing.
+
+        ``version`` is the token a :class:`Precondition` on ``key`` expects. This
+        default is right for any backend that stores values verbatim (the value
+        is its own version); a layer that transforms values (the barrier) or
+        keys (a view) must override it.
+        """
+        value = await self.get(key)
+        return value, value
 
     async def open(self) -> None:
         """Connect / create tables. Called once per process before first use (after fork)."""
 
     async def close(self) -> None:
         """Release connections; pending acknowledged writes are already durable."""
+
+
+def holds(stored: bytes | None, expected: bytes | None) -> bool:
+    """Whether a key holding ``stored`` meets a precondition expecting ``expected`` (a helper for backends).
+
+    Constant-time in the contents, like every comparison of tokens in the server.
+    """
+    if stored is None or expected is None:
+        return stored is None and expected is None
+    return hmac.compare_digest(stored, expected)
 
 
 def list_children(keys: Sequence[str], prefix: str) -> list[str]:

@@ -26,6 +26,11 @@ Design:
   another instance on the store that ``make_backend`` used; the cross-instance
   tests then run. ``False`` (in-memory storage) means the notion does not
   apply, and those tests are not collected at all: nothing is skipped.
+* Conditional transactions: a precondition carries the version token
+  ``get_with_version`` returned. The suite only relies on what every backend
+  promises: a token stops matching once a *different* value is written or
+  the key is deleted (a verbatim store may keep matching after a rewrite of
+  identical bytes; the barrier does not, and tests that itself).
 * To make a transaction fail midway in a backend-independent way, the suite
   puts a value that is not bytes-like between valid ops. A backend must
   answer with ``TypeError`` (checked up front) or ``StorageError`` (failed
@@ -46,8 +51,8 @@ from typing import ClassVar, cast
 
 import pytest
 
-from strongroom.errors import StorageError
-from strongroom.sdk.storage import StorageBackend, TxnOp
+from strongroom.errors import StorageConflict, StorageError
+from strongroom.sdk.storage import Precondition, StorageBackend, TxnOp
 
 Scenario = Callable[[StorageBackend], Awaitable[None]]
 
@@ -56,6 +61,7 @@ _SHARED_STORE_TESTS = (
     "test_second_instance_sees_acknowledged_writes",
     "test_writes_persist_after_close_and_reopen",
     "test_concurrent_writes_through_two_instances_all_land",
+    "test_conditional_transactions_through_two_instances_let_exactly_one_win",
 )
 
 KIB = 1024
@@ -365,6 +371,152 @@ class StorageConformance:
 
         self.run(scenario)
 
+    # --- conditional transactions (preconditions) ---------------------------------------
+
+    def test_get_with_version_of_a_missing_key_returns_none_twice(self) -> None:
+        async def scenario(store: StorageBackend) -> None:
+            assert await store.get_with_version("missing") == (None, None)
+
+        self.run(scenario)
+
+    def test_get_with_version_returns_the_stored_value_and_a_token(self) -> None:
+        async def scenario(store: StorageBackend) -> None:
+            await store.put("k", b"value")
+            value, version = await store.get_with_version("k")
+            assert value == b"value"
+            assert type(value) is bytes
+            assert isinstance(version, bytes)
+            await store.put("empty", b"")
+            assert (await store.get_with_version("empty"))[0] == b""
+
+        self.run(scenario)
+
+    def test_transaction_whose_preconditions_hold_applies(self) -> None:
+        async def scenario(store: StorageBackend) -> None:
+            await store.put("cas/k", b"one")
+            for step in (b"two", b"three", b"four"):
+                _, version = await store.get_with_version("cas/k")
+                await store.transaction(
+                    [TxnOp("cas/k", step), TxnOp("cas/log/" + step.decode(), b"")],
+                    preconditions=[Precondition("cas/k", version)],
+                )
+                assert await store.get("cas/k") == step
+            assert await store.list("cas/log/") == ["four", "three", "two"]
+
+        self.run(scenario)
+
+    def test_stale_precondition_applies_nothing_and_raises_storage_conflict(self) -> None:
+        async def scenario(store: StorageBackend) -> None:
+            await store.put("cas/k", b"read")
+            await store.put("cas/other", b"kept")
+            _, stale = await store.get_with_version("cas/k")
+            await store.put("cas/k", b"written by someone else")
+            with pytest.raises(StorageConflict):
+                await store.transaction(
+                    [TxnOp("cas/k", b"mine"), TxnOp("cas/other", None), TxnOp("cas/new", b"n")],
+                    preconditions=[Precondition("cas/k", stale)],
+                )
+            assert await store.get("cas/k") == b"written by someone else"
+            assert await store.list("cas/") == ["k", "other"]
+
+        self.run(scenario)
+
+    def test_precondition_on_a_key_deleted_since_it_was_read_fails(self) -> None:
+        async def scenario(store: StorageBackend) -> None:
+            await store.put("cas/k", b"v")
+            _, version = await store.get_with_version("cas/k")
+            await store.delete("cas/k")
+            with pytest.raises(StorageConflict):
+                await store.transaction([TxnOp("cas/k", b"back")], preconditions=[Precondition("cas/k", version)])
+            assert await store.get("cas/k") is None
+
+        self.run(scenario)
+
+    def test_precondition_of_absence_holds_only_while_the_key_is_missing(self) -> None:
+        async def scenario(store: StorageBackend) -> None:
+            absent = [Precondition("cas/new", None)]
+            await store.transaction([TxnOp("cas/new", b"first")], preconditions=absent)
+            with pytest.raises(StorageConflict):
+                await store.transaction([TxnOp("cas/new", b"second")], preconditions=absent)
+            assert await store.get("cas/new") == b"first"
+            await store.put("cas/empty", b"")  # an empty value is present, not absent
+            with pytest.raises(StorageConflict):
+                await store.transaction([TxnOp("cas/x", b"x")], preconditions=[Precondition("cas/empty", None)])
+            await store.delete("cas/new")
+            await store.transaction([TxnOp("cas/new", b"again")], preconditions=absent)
+            assert await store.get("cas/new") == b"again"
+            assert await store.get("cas/x") is None
+
+        self.run(scenario)
+
+    def test_one_failed_precondition_among_several_applies_nothing(self) -> None:
+        async def scenario(store: StorageBackend) -> None:
+            await store.put("cas/a", b"a")
+            await store.put("cas/b", b"b")
+            _, version_a = await store.get_with_version("cas/a")
+            _, version_b = await store.get_with_version("cas/b")
+            await store.put("cas/b", b"changed")
+            with pytest.raises(StorageConflict):
+                await store.transaction(
+                    [TxnOp("cas/a", b"A"), TxnOp("cas/b", b"B")],
+                    preconditions=[
+                        Precondition("cas/a", version_a),
+                        Precondition("cas/missing", None),
+                        Precondition("cas/b", version_b),
+                    ],
+                )
+            assert await store.get("cas/a") == b"a"
+            assert await store.get("cas/b") == b"changed"
+
+        self.run(scenario)
+
+    def test_preconditions_without_ops_only_check(self) -> None:
+        async def scenario(store: StorageBackend) -> None:
+            await store.put("cas/k", b"v")
+            _, version = await store.get_with_version("cas/k")
+            await store.transaction([], preconditions=[Precondition("cas/k", version)])
+            await store.put("cas/k", b"w")
+            with pytest.raises(StorageConflict):
+                await store.transaction([], preconditions=[Precondition("cas/k", version)])
+            assert await store.list("") == ["cas/"]
+            assert await store.get("cas/k") == b"w"
+
+        self.run(scenario)
+
+    def test_concurrent_conditional_transactions_on_one_version_let_exactly_one_win(self) -> None:
+        async def scenario(store: StorageBackend) -> None:
+            await store.put("race/k", b"start")
+            _, version = await store.get_with_version("race/k")
+
+            async def attempt(n: int) -> int:
+                await store.transaction(
+                    [TxnOp("race/k", f"writer {n}".encode()), TxnOp(f"race/won/{n}", b"")],
+                    preconditions=[Precondition("race/k", version)],
+                )
+                return n
+
+            results = await asyncio.gather(*(attempt(n) for n in range(10)), return_exceptions=True)
+            winners = [result for result in results if isinstance(result, int)]
+            assert len(winners) == 1
+            assert all(isinstance(result, StorageConflict) for result in results if result is not winners[0])
+            assert await store.get("race/k") == f"writer {winners[0]}".encode()
+            assert await store.list("race/won/") == [str(winners[0])]
+
+        self.run(scenario)
+
+    def test_a_refused_conditional_transaction_does_not_fail_the_writes_around_it(self) -> None:
+        async def scenario(store: StorageBackend) -> None:
+            await store.put("c/k", b"now")
+            doomed = store.transaction([TxnOp("c/bad", b"x")], preconditions=[Precondition("c/k", None)])
+            results = await asyncio.gather(
+                *(store.put(f"c/good{i}", b"ok") for i in range(10)), doomed, return_exceptions=True
+            )
+            assert all(result is None for result in results[:10])
+            assert isinstance(results[10], StorageConflict)
+            assert await store.list("c/") == sorted([f"good{i}" for i in range(10)] + ["k"])
+
+        self.run(scenario)
+
     # --- concurrency and lifecycle -------------------------------------------------------
 
     def test_concurrent_puts_all_land(self) -> None:
@@ -438,6 +590,35 @@ class StorageConformance:
 
         self.run(write)
         asyncio.run(reread())
+
+    def test_conditional_transactions_through_two_instances_let_exactly_one_win(self) -> None:
+        async def scenario(first: StorageBackend) -> None:
+            second = self.make_second_instance()
+            await second.open()
+            try:
+                await first.put("shared/k", b"0")
+                for round_number in range(1, 6):
+                    _, seen_by_first = await first.get_with_version("shared/k")
+                    _, seen_by_second = await second.get_with_version("shared/k")
+                    results = await asyncio.gather(
+                        first.transaction(
+                            [TxnOp("shared/k", f"{round_number} first".encode())],
+                            preconditions=[Precondition("shared/k", seen_by_first)],
+                        ),
+                        second.transaction(
+                            [TxnOp("shared/k", f"{round_number} second".encode())],
+                            preconditions=[Precondition("shared/k", seen_by_second)],
+                        ),
+                        return_exceptions=True,
+                    )
+                    won = [name for name, result in zip(("first", "second"), results, strict=True) if result is None]
+                    assert len(won) == 1, results
+                    assert any(isinstance(result, StorageConflict) for result in results)
+                    assert await second.get("shared/k") == f"{round_number} {won[0]}".encode()
+            finally:
+                await second.close()
+
+        self.run(scenario)
 
     def test_concurrent_writes_through_two_instances_all_land(self) -> None:
         async def scenario(first: StorageBackend) -> None:

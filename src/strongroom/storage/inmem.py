@@ -9,7 +9,8 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 
-from strongroom.sdk.storage import StorageBackend, TxnOp, list_children
+from strongroom.errors import StorageConflict
+from strongroom.sdk.storage import Precondition, StorageBackend, TxnOp, holds, list_children
 
 
 class InmemBackend(StorageBackend):
@@ -37,10 +38,13 @@ class InmemBackend(StorageBackend):
             under.append(key)
         return list_children(under, prefix)
 
-    async def transaction(self, ops: Sequence[TxnOp]) -> None:
+    async def transaction(self, ops: Sequence[TxnOp], preconditions: Sequence[Precondition] = ()) -> None:
         # Convert every value before applying any op: a bad value must fail the
         # whole transaction, not leave the ops before it applied.
         prepared = [(op.key, None if op.value is None else bytes(op.value)) for op in ops]
+        # No await from here on: the checks and the writes form one step of the event loop.
+        if not all(holds(self._data.get(pre.key), pre.expected) for pre in preconditions):
+            raise StorageConflict()
         for key, value in prepared:
             if value is None:
                 self._delete(key)

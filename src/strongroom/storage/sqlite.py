@@ -7,6 +7,9 @@ Design (see docs/storage.md for the reasoning and measurements):
   WAL, so acknowledged writes survive ``kill -9`` and power loss.
 * Writes go through one group-commit writer thread per process
   (:mod:`strongroom.storage.sqlite_writer`); concurrent writers share fsyncs.
+  A transaction's preconditions are checked by that thread inside the
+  transaction that applies it, under the file's write lock, so they hold
+  across processes.
 * Reads run directly on the event loop thread over a second, read-only
   connection in autocommit mode. Every read is its own short read
   transaction, so it sees everything any process committed before it began.
@@ -29,8 +32,9 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar, cast
 
 from strongroom.errors import StorageError
-from strongroom.sdk.storage import StorageBackend, TxnOp, list_children
+from strongroom.sdk.storage import Precondition, StorageBackend, TxnOp, list_children
 from strongroom.storage.sqlite_writer import (
+    Check,
     GroupCommitWriter,
     Op,
     WriteRequest,
@@ -168,13 +172,18 @@ class SQLiteBackend(StorageBackend):
     async def delete(self, key: str) -> None:
         await self._write("delete", [(_checked_key(key), None)])
 
-    async def transaction(self, ops: Sequence[TxnOp]) -> None:
+    async def transaction(self, ops: Sequence[TxnOp], preconditions: Sequence[Precondition] = ()) -> None:
+        """Atomic ops; preconditions are checked by the writer inside the same SQLite transaction."""
         # Convert everything before queueing: a bad op fails the call before any op is applied.
         prepared: list[Op] = [
             (_checked_key(op.key), None if op.value is None else _checked_value(op.value)) for op in ops
         ]
-        if prepared:
-            await self._write("transaction", prepared)
+        checks: list[Check] = [
+            (_checked_key(pre.key), None if pre.expected is None else _checked_value(pre.expected))
+            for pre in preconditions
+        ]
+        if prepared or checks:
+            await self._write("transaction", prepared, checks)
 
     def _read(self, operation: str, sql: str, params: tuple[str, ...]) -> _Rows:
         if self._reader is None:
@@ -187,13 +196,13 @@ class SQLiteBackend(StorageBackend):
             raise storage_error(operation, exc) from exc
         return rows
 
-    async def _write(self, operation: str, ops: Sequence[Op]) -> None:
+    async def _write(self, operation: str, ops: Sequence[Op], checks: Sequence[Check] = ()) -> None:
         writer = self._writer
         if writer is None:
             raise StorageError(f"storage {operation} failed: backend is not open")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
-        writer.submit(WriteRequest(operation, ops, loop, future))
+        writer.submit(WriteRequest(operation, ops, loop, future, checks))
         await future
 
     def _connect_writer(self) -> sqlite3.Connection:

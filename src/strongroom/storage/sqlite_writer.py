@@ -17,6 +17,14 @@ alone in its own transaction, so each caller gets its own answer and one bad
 write cannot fail its neighbours. The exception is a lock timeout
 (``SQLITE_BUSY`` after ``busy_timeout``): retrying would wait the timeout again
 per write, so the whole batch fails at once.
+
+Preconditions: a write may carry checks (key, expected value). They are read
+inside the batch's transaction, after the writes queued before it and while
+this connection holds the database's write lock, so no other process can
+commit in between. A write whose check fails applies none of its ops and gets
+:class:`StorageConflict`; the rest of the batch commits. Checks run before any
+op of their write, so a refused write leaves nothing to roll back (no
+savepoint needed).
 """
 
 from __future__ import annotations
@@ -30,15 +38,19 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from strongroom.errors import StorageError
+from strongroom.errors import InternalError, StorageConflict, StorageError
+from strongroom.sdk.storage import holds
 
 #: A write as the writer applies it: ``(key, value)``, value ``None`` meaning delete.
 Op = tuple[str, bytes | None]
+#: A precondition as the writer checks it: ``(key, expected value)``, ``None`` meaning absent.
+Check = tuple[str, bytes | None]
 
 _PUT_SQL = (
     "INSERT INTO entries(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
 )
 _DELETE_SQL = "DELETE FROM entries WHERE key = ?"
+_CHECK_SQL = "SELECT value FROM entries WHERE key = ?"
 
 # Words for the result codes an operator may meet; anything else shows its SQLite name.
 _REASONS = {
@@ -80,8 +92,10 @@ class WriteRequest:
     ops: Sequence[Op]
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[None]
-    error: StorageError | None = field(default=None)
+    checks: Sequence[Check] = ()
+    error: InternalError | None = field(default=None)  # StorageError or StorageConflict
     answered: bool = field(default=False)  # set by the writer once its outcome is decided
+    conflict: bool = field(default=False)  # a check failed in the latest attempt: none of its ops ran
 
 
 @dataclass(slots=True)
@@ -89,7 +103,7 @@ class WriteStats:
     """Counters for metrics and tests, written only by the writer thread."""
 
     commits: int = 0  # successful COMMITs
-    batched_writes: int = 0  # write calls acknowledged by those COMMITs
+    batched_writes: int = 0  # write calls acknowledged by those COMMITs (refused conditional writes excluded)
 
 
 class _Stop:
@@ -172,7 +186,9 @@ class GroupCommitWriter(threading.Thread):
             return
         try:
             for request in batch:
-                _apply(conn, request.ops)
+                request.conflict = not _checks_hold(conn, request.checks)
+                if not request.conflict:
+                    _apply(conn, request.ops)
             conn.execute("COMMIT")
         except Exception as exc:
             _rollback(conn)
@@ -183,7 +199,7 @@ class GroupCommitWriter(threading.Thread):
                     self._commit_batch(conn, [request])
             return
         self._stats.commits += 1
-        self._stats.batched_writes += len(batch)
+        self._stats.batched_writes += sum(not request.conflict for request in batch)
         self._finish(batch, None)
 
     def _finish(self, batch: list[WriteRequest], exc: BaseException | None) -> None:
@@ -195,6 +211,8 @@ class GroupCommitWriter(threading.Thread):
             request.answered = True
             if exc is not None:
                 request.error = storage_error(request.operation, exc)
+            elif request.conflict:
+                request.error = StorageConflict()
             by_loop.setdefault(request.loop, []).append(request)
         for loop, requests in by_loop.items():
             # RuntimeError: that loop is closed, nobody is waiting any more; the write stands.
@@ -208,6 +226,14 @@ def _apply(conn: sqlite3.Connection, ops: Sequence[Op]) -> None:
             conn.execute(_DELETE_SQL, (key,))
         else:
             conn.execute(_PUT_SQL, (key, value))
+
+
+def _checks_hold(conn: sqlite3.Connection, checks: Sequence[Check]) -> bool:
+    for key, expected in checks:
+        row = conn.execute(_CHECK_SQL, (key,)).fetchone()
+        if not holds(None if row is None else row[0], expected):
+            return False
+    return True
 
 
 def _rollback(conn: sqlite3.Connection) -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from strongroom.errors import StorageError
-from strongroom.sdk.storage import TxnOp
+from strongroom.errors import StorageConflict, StorageError
+from strongroom.sdk.storage import Precondition, TxnOp
 from strongroom.storage.sqlite import SQLiteBackend
 
 CANARY = b"canary-secret-value-7f3a"
@@ -171,5 +171,42 @@ def test_cancelled_write_does_not_break_the_writer(tmp_path: Path) -> None:
             await doomed
         await store.put("next", b"v")
         assert await store.get("next") == b"v"
+
+    run(db, scenario)
+
+
+@pytest.mark.parametrize("with_failing_neighbour", [False, True])
+def test_conditional_writes_in_one_batch_see_the_writes_queued_before_them(
+    tmp_path: Path, with_failing_neighbour: bool
+) -> None:
+    # A failing neighbour rolls the batch back and replays each write alone: same outcome.
+    db = tmp_path / "conditional.db"
+
+    async def scenario(store: SQLiteBackend) -> None:
+        await store.put("k", b"start")
+        _, version = await store.get_with_version("k")
+        refuse_keys_starting_with_poison(db)
+        with write_lock_held(db) as other:
+            writes = [
+                store.transaction([TxnOp("k", b"first")], preconditions=[Precondition("k", version)]),
+                store.transaction([TxnOp("k", b"second")], preconditions=[Precondition("k", version)]),
+                store.transaction([TxnOp("late", b"x")], preconditions=[Precondition("k", b"first")]),
+                store.put("plain", b"ok"),
+            ]
+            if with_failing_neighbour:
+                writes.append(store.put("poison/put", CANARY))
+            tasks = [asyncio.create_task(write) for write in writes]
+            await asyncio.sleep(0.05)
+            other.execute("ROLLBACK")
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+        assert results[0] is None
+        assert isinstance(results[1], StorageConflict)
+        assert results[2:4] == [None, None]
+        assert await store.get("k") == b"first"
+        assert await store.get("late") == b"x"
+        if with_failing_neighbour:
+            assert isinstance(results[4], StorageError)
+        else:
+            assert (store.commits, store.batched_writes) == (2, 4)  # the seed put, then one batch
 
     run(db, scenario)
