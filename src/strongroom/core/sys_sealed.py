@@ -68,10 +68,11 @@ class SealedSystemEndpoints:
         if path == "sys/leader" and op is Operation.READ:
             if self.core.sealed:
                 raise Sealed()
+            # Without HA, Vault reports that no node holds leadership: is_self is false.
             return json_response(
                 {
                     "ha_enabled": False,
-                    "is_self": True,
+                    "is_self": False,
                     "active_time": "0001-01-01T00:00:00Z",
                     "leader_address": "",
                     "leader_cluster_address": "",

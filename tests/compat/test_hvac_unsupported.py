@@ -1,0 +1,45 @@
+"""What hvac sees for Vault features not built yet: a clear 4xx, never a silent half-answer.
+
+Each row names the issue that will bring the feature (see docs/api-compatibility.md). When one lands,
+its row fails here and the table in the doc is due for an update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import hvac
+import hvac.exceptions
+import pytest
+from tests.compat.hvac_support import client
+
+Call = Callable[[hvac.Client], object]
+
+MISSING: list[tuple[str, Call, type[hvac.exceptions.VaultError], str]] = [
+    ("#3 audit", lambda c: c.sys.list_enabled_audit_devices(), hvac.exceptions.InvalidPath, "unsupported path"),
+    ("#3 metrics", lambda c: c.adapter.get("/v1/sys/metrics"), hvac.exceptions.InvalidPath, "unsupported path"),
+    ("#4 leases", lambda c: c.sys.read_lease("kv/creds/abc"), hvac.exceptions.InvalidPath, "unsupported path"),
+    ("#5 generate-root", lambda c: c.sys.read_root_generation_progress(), hvac.exceptions.InvalidPath,
+     "unsupported path"),
+    ("#5 rekey", lambda c: c.sys.read_rekey_progress(), hvac.exceptions.InvalidPath, "unsupported path"),
+    ("#5 transit", lambda c: c.secrets.transit.list_keys(), hvac.exceptions.InvalidPath, "no handler for route"),
+    ("#6 approle", lambda c: c.auth.approle.list_roles(), hvac.exceptions.InvalidPath, "no handler for route"),
+    ("#6 wrapping header", lambda c: c.auth.token.create(wrap_ttl="60s"), hvac.exceptions.InvalidRequest,
+     "response wrapping"),
+    ("#6 unwrap", lambda c: c.sys.unwrap("hvs.wrapped"), hvac.exceptions.InvalidPath, "unsupported path"),
+]
+
+
+@pytest.mark.parametrize(("feature", "call", "error", "wording"), MISSING, ids=[row[0] for row in MISSING])
+def test_missing_feature_answers_a_clear_error(
+    root: hvac.Client, feature: str, call: Call, error: type[hvac.exceptions.VaultError], wording: str
+) -> None:
+    with pytest.raises(error, match=wording):
+        call(root)
+
+
+def test_a_namespace_header_is_refused_rather_than_ignored(root: hvac.Client) -> None:
+    namespaced = hvac.Client(url=root.url, token=root.token, namespace="team")
+    with pytest.raises(hvac.exceptions.InvalidRequest, match="namespaces are not supported yet"):
+        namespaced.sys.list_policies()
+    assert client(root.url, root.token).sys.list_policies()  # the root namespace is served
