@@ -222,3 +222,10 @@ def test_kv_v1_write_read_list_delete(root: hvac.Client, v1: str) -> None:
     with pytest.raises(hvac.exceptions.InvalidPath):
         kv.read_secret("apps/web", mount_point=v1)
     assert kv.list_secrets("apps", mount_point=v1)["data"]["keys"] == ["deep/"]
+
+
+def test_strict_http_clients_list_with_get_and_the_list_query(root: hvac.Client, v2: str) -> None:
+    root.secrets.kv.v2.create_or_update_secret("team/db", {"x": "1"}, mount_point=v2)
+    strict = hvac.Client(url=root.url, token=root.token, strict_http=True)  # sends GET ?list=true, not LIST
+    assert strict.secrets.kv.v2.list_secrets("team", mount_point=v2)["data"]["keys"] == ["db"]
+    assert "default" in strict.sys.list_acl_policies()["data"]["keys"]
