@@ -131,9 +131,11 @@ class KeyLocks:
     """A fixed set of asyncio locks striped by secret path.
 
     Serialises read-modify-write cycles on one secret inside this process (the
-    same job Vault's ``locksutil`` does). It cannot order writers in other worker
-    processes: that needs a conditional write in the storage contract (see docs/kv.md).
-    Locks are created on first use so they bind to the event loop that serves requests.
+    same job Vault's ``locksutil`` does), so writers here never conflict with each
+    other. Writers in other worker processes are ordered by the conditional
+    commit each cycle makes (see docs/kv.md, "Concurrency"); the lock only saves
+    them pointless retries. Locks are created on first use so they bind to the
+    event loop that serves requests.
     """
 
     def __init__(self, stripes: int = 256) -> None:

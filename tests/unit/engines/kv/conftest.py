@@ -11,7 +11,7 @@ import pytest
 from strongroom.engines.kv import KVBackend
 from strongroom.errors import StorageError
 from strongroom.sdk.logical import BackendContext, Operation, Request, Response
-from strongroom.sdk.storage import StorageBackend, TxnOp
+from strongroom.sdk.storage import Precondition, StorageBackend, TxnOp
 from strongroom.sdk.system import ManualClock, SystemView
 from strongroom.storage.inmem import InmemBackend
 
@@ -32,11 +32,11 @@ class RecordingStorage(InmemBackend):
         self.calls.append("delete")
         await super().delete(key)
 
-    async def transaction(self, ops: Sequence[TxnOp]) -> None:
+    async def transaction(self, ops: Sequence[TxnOp], preconditions: Sequence[Precondition] = ()) -> None:
         self.calls.append("transaction")
         if self.fail_transactions:
             raise StorageError("transaction failed")
-        await super().transaction(ops)
+        await super().transaction(ops, preconditions)
 
 
 async def dump(storage: StorageBackend, prefix: str = "") -> dict[str, bytes]:

@@ -137,9 +137,9 @@ def yielding_kv2(make_kv, recording_storage):
             await asyncio.sleep(0)
             return await super().get(key)
 
-        async def transaction(self, ops) -> None:
+        async def transaction(self, ops, preconditions=()) -> None:
             await asyncio.sleep(0)
-            await super().transaction(ops)
+            await super().transaction(ops, preconditions)
 
     return make_kv("2", storage=YieldingStorage())
 

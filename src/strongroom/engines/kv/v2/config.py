@@ -24,12 +24,16 @@ class ConfigHandlers:
             raise InvalidRequest("max_versions must be zero or a positive integer")
         store = self.engine.store(req)
         # "/config" is never a secret path; sharing a lock stripe with a secret only serialises the two.
-        async with self.engine.locks.for_key("/config"):
-            config = await store.config()
+
+        async def attempt() -> None:
+            config, guard = await store.config_for_update()
             if fd.has("max_versions"):
                 config.max_versions = max_versions
             if fd.has("cas_required"):
                 config.cas_required = fd.get("cas_required")
             if fd.has("delete_version_after"):
                 config.delete_version_after = fd.get("delete_version_after")
-            await store.save_config(config)
+            await store.save_config(config, guard)
+
+        async with self.engine.locks.for_key("/config"):
+            await self.engine.retry_on_conflict(attempt)

@@ -7,6 +7,7 @@ from typing import Any
 from strongroom.errors import CheckAndSetMismatch, InvalidRequest, NotFound
 from strongroom.sdk.fields import FieldData, FieldType, coerce
 from strongroom.sdk.logical import Request, Response
+from strongroom.sdk.storage import Precondition
 
 from ..common import encode_entry, is_secret_path, lookup_path, secret_path
 from ..merge_patch import merge_patch
@@ -49,13 +50,23 @@ def subkeys(data: dict[str, Any], max_depth: int, depth: int = 1) -> dict[str, A
 
 
 async def commit_new_version(
-    store: V2Store, path: str, meta: SecretMeta, *, config: MountConfig, encoded: bytes, now: int
+    store: V2Store,
+    path: str,
+    meta: SecretMeta,
+    guard: Precondition,
+    *,
+    config: MountConfig,
+    encoded: bytes,
+    now: int,
 ) -> None:
-    """Add a version holding ``encoded`` and drop what max_versions pushes out, in one transaction."""
+    """Add a version holding ``encoded`` and drop what max_versions pushes out, in one transaction.
+
+    ``guard`` is the precondition from reading ``meta``: StorageConflict if it changed since.
+    """
     dropped = meta.add_version(now, config)
     ops = [store.put_version(meta, meta.current_version, encoded), store.put_meta(path, meta)]
     ops.extend(store.delete_versions(meta, dropped))
-    await store.commit(ops)
+    await store.commit(ops, guard)
 
 
 class DataHandlers:
@@ -85,13 +96,18 @@ class DataHandlers:
             raise InvalidRequest("no data provided")
         encoded = encode_entry(fd.get("data"))
         store = self.engine.store(req)
-        async with self.engine.locks.for_key(path):
+
+        async def attempt() -> SecretMeta:
             config = await store.config()
-            meta = await store.meta(path)
+            meta, guard = await store.meta_for_update(path)
             check_and_set(fd, config, meta)
             now = self.engine.now()
             meta = meta if meta is not None else self.engine.new_meta(now)
-            await commit_new_version(store, path, meta, config=config, encoded=encoded, now=now)
+            await commit_new_version(store, path, meta, guard, config=config, encoded=encoded, now=now)
+            return meta
+
+        async with self.engine.locks.for_key(path):
+            meta = await self.engine.retry_on_conflict(attempt)
         return Response(data=meta.version_view(meta.current_version))
 
     async def patch(self, req: Request, fd: FieldData) -> Response:
@@ -103,8 +119,9 @@ class DataHandlers:
             raise InvalidRequest("no data provided")
         changes = fd.get("data")
         store = self.engine.store(req)
-        async with self.engine.locks.for_key(path):
-            meta = await store.meta(path)
+
+        async def attempt() -> Response:
+            meta, guard = await store.meta_for_update(path)
             if meta is None:
                 raise NotFound()
             config = await store.config()
@@ -124,8 +141,11 @@ class DataHandlers:
             except RecursionError:
                 raise InvalidRequest("the patch is nested too deeply") from None
             encoded = encode_entry(merged)
-            await commit_new_version(store, path, meta, config=config, encoded=encoded, now=now)
-        return Response(data=meta.version_view(meta.current_version))
+            await commit_new_version(store, path, meta, guard, config=config, encoded=encoded, now=now)
+            return Response(data=meta.version_view(meta.current_version))
+
+        async with self.engine.locks.for_key(path):
+            return await self.engine.retry_on_conflict(attempt)
 
     async def delete(self, req: Request, fd: FieldData) -> None:
         """Soft-delete the latest version. Nothing there, or already gone: still 204 (as Vault)."""
@@ -133,8 +153,9 @@ class DataHandlers:
         if path is None:
             return
         store = self.engine.store(req)
-        async with self.engine.locks.for_key(path):
-            meta = await store.meta(path)
+
+        async def attempt() -> None:
+            meta, guard = await store.meta_for_update(path)
             if meta is None:
                 return
             version = meta.versions.get(meta.current_version)
@@ -142,7 +163,10 @@ class DataHandlers:
             if version is None or not version.is_readable(now):
                 return
             version.deletion_ns = now
-            await store.commit([store.put_meta(path, meta)])
+            await store.commit([store.put_meta(path, meta)], guard)
+
+        async with self.engine.locks.for_key(path):
+            await self.engine.retry_on_conflict(attempt)
 
     async def subkeys(self, req: Request, fd: FieldData) -> Response:
         """The keys of a version's data with values replaced by null, down to ``depth`` (0: all)."""

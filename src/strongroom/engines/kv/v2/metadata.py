@@ -69,10 +69,12 @@ class MetadataHandlers:
             custom_metadata.validate(custom)
         max_versions = _max_versions(fd)
         store = self.engine.store(req)
-        async with self.engine.locks.for_key(path):
+
+        async def attempt() -> MountConfig:
             config = await store.config()
             now = self.engine.now()
-            meta = await store.meta(path) or self.engine.new_meta(now)
+            meta, guard = await store.meta_for_update(path)
+            meta = meta or self.engine.new_meta(now)
             if fd.has("max_versions"):
                 meta.max_versions = max_versions
             if fd.has("cas_required"):
@@ -81,7 +83,11 @@ class MetadataHandlers:
                 meta.delete_version_after = fd.get("delete_version_after")
             if custom is not None:
                 meta.custom_metadata = custom or None
-            await store.commit([store.put_meta(path, meta)])
+            await store.commit([store.put_meta(path, meta)], guard)
+            return config
+
+        async with self.engine.locks.for_key(path):
+            config = await self.engine.retry_on_conflict(attempt)
         warnings = _warnings(fd, config)
         return Response(warnings=warnings) if warnings else None
 
@@ -103,8 +109,9 @@ class MetadataHandlers:
             custom_metadata.validate(_strings(custom_patch))
         max_versions = _max_versions(fd)
         store = self.engine.store(req)
-        async with self.engine.locks.for_key(path):
-            meta = await store.meta(path)
+
+        async def attempt() -> MountConfig:
+            meta, guard = await store.meta_for_update(path)
             if meta is None:
                 raise NotFound()
             config = await store.config()
@@ -116,7 +123,11 @@ class MetadataHandlers:
                 meta.delete_version_after = fd.get("delete_version_after") or 0
             if "custom_metadata" in present:
                 meta.custom_metadata = self._patched_custom(meta, custom_patch)
-            await store.commit([store.put_meta(path, meta)])
+            await store.commit([store.put_meta(path, meta)], guard)
+            return config
+
+        async with self.engine.locks.for_key(path):
+            config = await self.engine.retry_on_conflict(attempt)
         warnings = _warnings(fd, config)
         return Response(warnings=warnings) if warnings else None
 
@@ -134,11 +145,17 @@ class MetadataHandlers:
         if path is None:
             return
         store = self.engine.store(req)
-        async with self.engine.locks.for_key(path):
-            meta = await store.meta(path)
+
+        async def attempt() -> None:
+            # Conditional, so a version another worker adds meanwhile is deleted too, not orphaned.
+            meta, guard = await store.meta_for_update(path)
             if meta is None:
                 return
-            await store.commit([store.delete_meta(path), *store.delete_versions(meta, list(meta.versions))])
+            ops = [store.delete_meta(path), *store.delete_versions(meta, list(meta.versions))]
+            await store.commit(ops, guard)
+
+        async with self.engine.locks.for_key(path):
+            await self.engine.retry_on_conflict(attempt)
 
     async def list(self, req: Request, fd: FieldData) -> Response:
         """Immediate children of a folder (secrets, and sub-folders ending in '/'), paginated."""

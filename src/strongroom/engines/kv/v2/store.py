@@ -7,6 +7,12 @@
 Listing a folder is one ``list("meta/<folder>/")``. Every change to a secret is
 a single storage transaction, so a version and the metadata that names it
 appear (or disappear) together.
+
+Every change is also conditional: it is read with :meth:`V2Store.meta_for_update`
+(or :meth:`V2Store.config_for_update`), which returns a precondition on the
+entry as read, and committed with it. If another worker process changed the
+entry in between, storage refuses the whole transaction with StorageConflict
+and the handler runs again on fresh data.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from strongroom.errors import InternalError
-from strongroom.sdk.storage import StorageBackend, TxnOp
+from strongroom.sdk.storage import Precondition, StorageBackend, TxnOp
 
 from ..common import decode_entry, encode_entry
 from .model import MountConfig, SecretMeta
@@ -35,12 +41,24 @@ class V2Store:
         raw = await self.storage.get(CONFIG_KEY)
         return MountConfig() if raw is None else MountConfig.from_json(decode_entry(raw))
 
-    async def save_config(self, config: MountConfig) -> None:
-        await self.storage.put(CONFIG_KEY, encode_entry(config.to_json()))
+    async def config_for_update(self) -> tuple[MountConfig, Precondition]:
+        """The config and a precondition that it is still the one read."""
+        raw, version = await self.storage.get_with_version(CONFIG_KEY)
+        config = MountConfig() if raw is None else MountConfig.from_json(decode_entry(raw))
+        return config, Precondition(CONFIG_KEY, version)
+
+    async def save_config(self, config: MountConfig, guard: Precondition) -> None:
+        await self.storage.transaction([TxnOp(CONFIG_KEY, encode_entry(config.to_json()))], [guard])
 
     async def meta(self, path: str) -> SecretMeta | None:
         raw = await self.storage.get(META_PREFIX + path)
         return None if raw is None else SecretMeta.from_json(decode_entry(raw))
+
+    async def meta_for_update(self, path: str) -> tuple[SecretMeta | None, Precondition]:
+        """The secret's metadata (None: no such secret) and a precondition that it is still as read."""
+        raw, version = await self.storage.get_with_version(META_PREFIX + path)
+        meta = None if raw is None else SecretMeta.from_json(decode_entry(raw))
+        return meta, Precondition(META_PREFIX + path, version)
 
     async def version_data(self, meta: SecretMeta, number: int) -> dict[str, Any] | None:
         """The data of a version, or None when it is gone (pruned or destroyed since ``meta`` was read)."""
@@ -65,8 +83,9 @@ class V2Store:
     def delete_versions(self, meta: SecretMeta, numbers: Sequence[int]) -> list[TxnOp]:
         return [TxnOp(self._version_key(meta, number), None) for number in numbers]
 
-    async def commit(self, ops: Sequence[TxnOp]) -> None:
-        await self.storage.transaction(ops)
+    async def commit(self, ops: Sequence[TxnOp], guard: Precondition) -> None:
+        """Apply ``ops`` in one transaction if ``guard`` (from ``meta_for_update``) holds; else StorageConflict."""
+        await self.storage.transaction(ops, [guard])
 
     @staticmethod
     def _version_key(meta: SecretMeta, number: int) -> str:

@@ -44,8 +44,9 @@ class VersionHandlers:
         if path is None:
             return
         store = self.engine.store(req)
-        async with self.engine.locks.for_key(path):
-            meta = await store.meta(path)
+
+        async def attempt() -> None:
+            meta, guard = await store.meta_for_update(path)
             if meta is None:
                 return
             now = self.engine.now()
@@ -53,7 +54,10 @@ class VersionHandlers:
                 version = meta.versions.get(number)
                 if version is not None and version.is_readable(now):
                     version.deletion_ns = now
-            await store.commit([store.put_meta(path, meta)])
+            await store.commit([store.put_meta(path, meta)], guard)
+
+        async with self.engine.locks.for_key(path):
+            await self.engine.retry_on_conflict(attempt)
 
     async def undelete(self, req: Request, fd: FieldData) -> None:
         """Clear the deletion of each listed version that is not destroyed.
@@ -66,8 +70,9 @@ class VersionHandlers:
         if path is None:
             return
         store = self.engine.store(req)
-        async with self.engine.locks.for_key(path):
-            meta = await store.meta(path)
+
+        async def attempt() -> None:
+            meta, guard = await store.meta_for_update(path)
             if meta is None:
                 return
             config = await store.config()
@@ -76,7 +81,10 @@ class VersionHandlers:
                 version = meta.versions.get(number)
                 if version is not None and not version.destroyed:
                     version.deletion_ns = meta.undelete_deadline(now, config)
-            await store.commit([store.put_meta(path, meta)])
+            await store.commit([store.put_meta(path, meta)], guard)
+
+        async with self.engine.locks.for_key(path):
+            await self.engine.retry_on_conflict(attempt)
 
     async def destroy(self, req: Request, fd: FieldData) -> None:
         """Remove the data of each listed version for good; its metadata stays, marked ``destroyed``."""
@@ -85,11 +93,15 @@ class VersionHandlers:
         if path is None:
             return
         store = self.engine.store(req)
-        async with self.engine.locks.for_key(path):
-            meta = await store.meta(path)
+
+        async def attempt() -> None:
+            meta, guard = await store.meta_for_update(path)
             if meta is None:
                 return
             present = [number for number in numbers if number in meta.versions]
             for number in present:
                 meta.versions[number].destroyed = True
-            await store.commit([store.put_meta(path, meta), *store.delete_versions(meta, present)])
+            await store.commit([store.put_meta(path, meta), *store.delete_versions(meta, present)], guard)
+
+        async with self.engine.locks.for_key(path):
+            await self.engine.retry_on_conflict(attempt)
