@@ -29,9 +29,15 @@ Semantics every implementation must honour (checked by
 from __future__ import annotations
 
 import abc
+import asyncio
 import hmac
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
+
+from strongroom.errors import StorageConflict
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +112,36 @@ class StorageBackend(abc.ABC):
 
     async def close(self) -> None:
         """Release connections; pending acknowledged writes are already durable."""
+
+
+#: How many times :func:`retry_on_conflict` runs a read-modify-write before the conflict propagates.
+CONFLICT_ATTEMPTS = 10
+#: The pause after the n-th conflict is up to n times this many seconds, scaled by a random factor.
+CONFLICT_BACKOFF = 0.002
+
+
+async def retry_on_conflict(
+    attempt: Callable[[], Awaitable[T]], *, random_bytes: Callable[[int], bytes], attempts: int = CONFLICT_ATTEMPTS
+) -> T:
+    """Run ``attempt`` (one read-modify-write) again while storage refuses its commit as stale.
+
+    ``attempt`` must read everything it decides on afresh and commit with
+    preconditions on what it read, so every run re-checks its rules on current
+    data. A short random pause (``random_bytes`` is the injected randomness)
+    keeps two processes from colliding in step. After ``attempts`` runs the
+    :class:`strongroom.errors.StorageConflict` propagates (a 500); any other
+    error propagates at once.
+    """
+    tries = 1
+    while True:
+        try:
+            return await attempt()
+        except StorageConflict:
+            if tries >= attempts:
+                raise
+        jitter = random_bytes(1)[0] / 255
+        await asyncio.sleep(CONFLICT_BACKOFF * tries * jitter)
+        tries += 1
 
 
 def holds(stored: bytes | None, expected: bytes | None) -> bool:

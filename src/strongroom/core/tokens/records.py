@@ -21,7 +21,7 @@ import orjson
 from strongroom.core.tokens.entry import TokenEntry
 from strongroom.core.tokens.ids import SALT_BYTES, Hasher
 from strongroom.errors import InternalError
-from strongroom.sdk.storage import StorageBackend, TxnOp
+from strongroom.sdk.storage import Precondition, StorageBackend, TxnOp
 from strongroom.sdk.system import RandomBytes
 
 SALT_KEY = "salt"
@@ -74,36 +74,35 @@ class TokenRecords:
         raw = await self.storage.get(id_key(id_hash))
         return None if raw is None else TokenEntry.from_bytes(raw)
 
-    async def write(self, entry: TokenEntry) -> None:
-        await self.storage.put(id_key(entry.id_hash), entry.to_bytes())
+    async def read_for_update(self, id_hash: str) -> tuple[TokenEntry | None, Precondition]:
+        """The entry (None: gone) and a precondition that it is still exactly as read."""
+        raw, version = await self.storage.get_with_version(id_key(id_hash))
+        entry = None if raw is None else TokenEntry.from_bytes(raw)
+        return entry, Precondition(id_key(id_hash), version)
+
+    async def replace(self, entry: TokenEntry, guard: Precondition) -> None:
+        """Overwrite the entry if ``guard`` (from :meth:`read_for_update`) still holds.
+
+        Raises StorageConflict, writing nothing, when any process changed or
+        revoked the token since it was read: a revoked token can never be
+        written back, and no concurrent change (a spent use) is lost.
+        """
+        await self.storage.transaction([TxnOp(id_key(entry.id_hash), entry.to_bytes())], [guard])
 
     async def exists(self, id_hash: str) -> bool:
         return await self.storage.get(id_key(id_hash)) is not None
 
-    async def rewrite(self, entry: TokenEntry) -> bool:
-        """Overwrite an existing entry unless the token was revoked meanwhile (by any process).
+    async def mint(self, entry: TokenEntry, accessor_hash: str) -> None:
+        """Store a new token in one transaction: the entry, its accessor index and its parent-index entry.
 
-        Storage has no compare-and-swap, so a plain put could bring back an entry
-        another process has just revoked. A revocation deletes the entry and its
-        accessor index in one transaction; checking the index *after* the put
-        therefore either sees it (the revocation comes later and deletes this
-        write) or does not (and this write is undone here). Returns False when
-        the token turned out to be revoked.
+        Conditional on the id being unused, so two processes minting the same
+        caller-chosen id cannot both succeed: the later one gets StorageConflict.
         """
-        await self.write(entry)
-        accessor_hash = (await self.hasher()).accessor(entry.accessor)
-        if accessor_hash is not None and await self.storage.get(accessor_key(accessor_hash)) is not None:
-            return True
-        await self.storage.delete(id_key(entry.id_hash))
-        return False
-
-    def mint_ops(self, entry: TokenEntry, accessor_hash: str) -> list[TxnOp]:
-        """One transaction's worth: the entry, its accessor index and its parent-index entry."""
         index = orjson.dumps({"accessor": entry.accessor, "token": entry.id_hash})
         ops = [TxnOp(id_key(entry.id_hash), entry.to_bytes()), TxnOp(accessor_key(accessor_hash), index)]
         if entry.parent:
             ops.append(TxnOp(child_key(entry.parent, entry.id_hash), b"1"))
-        return ops
+        await self.storage.transaction(ops, [Precondition(id_key(entry.id_hash), None)])
 
     async def destroy_ops(self, id_hash: str, entry: TokenEntry | None, parent_hash: str) -> list[TxnOp]:
         """One transaction's worth: delete the entry, its accessor index and its parent-index entry."""

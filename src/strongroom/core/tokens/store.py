@@ -13,11 +13,13 @@ parent does. Dead tokens that a lookup finds are revoked there and then
 presents it or any descendant, or at ``tidy``.
 
 Concurrency. Mutations are serialised by one asyncio lock per store. Across
-processes the storage contract has no compare-and-swap: rewrites of an
-existing entry (renew, use, orphaning) check afterwards that the token was not
-revoked meanwhile and undo themselves if it was (see ``TokenRecords.rewrite``),
-so a revoked token is never brought back. Two workers spending the last use of
-one token at the same moment can still both succeed.
+worker processes, every rewrite of an existing entry (use, renew, orphaning,
+the revocation mark) is a conditional write on the entry exactly as it was
+read (see :meth:`TokenStore._update`): if another process changed or revoked
+the token in between, storage refuses the write and the rewrite runs again on
+the fresh entry. So a revoked token is never brought back, no spent use is
+lost, and of two workers spending the last use of one token at the same
+moment exactly one succeeds. Minting is conditional on the id being unused.
 
 ``on_revoke`` callbacks run, under the lock, for every token about to be
 deleted (before its entry goes), so the expiration manager can revoke its
@@ -37,9 +39,9 @@ from strongroom.core.tokens.ids import new_accessor, new_token_id, same_hash
 from strongroom.core.tokens.policies import ROOT_POLICY, sanitize_policies
 from strongroom.core.tokens.records import TokenRecords, accessor_key, child_key
 from strongroom.core.tokens.ttl import creation_ttl, next_ttl
-from strongroom.errors import InternalError, InvalidRequest, PermissionDenied
+from strongroom.errors import InternalError, InvalidRequest, PermissionDenied, StorageConflict
 from strongroom.sdk.logical import Auth
-from strongroom.sdk.storage import StorageBackend
+from strongroom.sdk.storage import StorageBackend, retry_on_conflict
 from strongroom.sdk.system import Clock, RandomBytes, SystemView
 
 __all__ = ["OnRevoke", "TidyReport", "TokenEntry", "TokenSpec", "TokenStore"]
@@ -47,6 +49,8 @@ __all__ = ["OnRevoke", "TidyReport", "TokenEntry", "TokenSpec", "TokenStore"]
 ROOT_PATH = "auth/token/root"
 
 OnRevoke = Callable[[TokenEntry], Awaitable[None]]
+#: How :meth:`TokenStore._update` changes an entry: the entry to write, or None for nothing.
+Change = Callable[[TokenEntry | None], Awaitable[TokenEntry | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +202,11 @@ class TokenStore:
             bound_cidrs=spec.bound_cidrs if expiring else (),
             expire_time=now + ttl if expiring else 0.0,
         )
-        await self._records.storage.transaction(self._records.mint_ops(entry, accessor_hash))
+        try:
+            await self._records.mint(entry, accessor_hash)
+        except StorageConflict:
+            # Another process minted the same caller-chosen id since the check above.
+            raise InvalidRequest("cannot create a token with a duplicate ID") from None
         return token_id, entry
 
     # -- finding ------------------------------------------------------------------------
@@ -287,17 +295,19 @@ class TokenStore:
         """
         if entry.num_uses == 0:
             return False
-        async with self._lock:
-            current = await self._records.read(entry.id_hash)
-            if current is None or current.num_uses < 0:
+
+        async def spend(current: TokenEntry | None) -> TokenEntry | None:
+            if current is None or current.num_uses < 0 or current.revoking:
                 raise PermissionDenied()
             if current.num_uses == 0:
-                return False
-            last = current.num_uses == 1
-            remaining = REVOCATION_PENDING if last else current.num_uses - 1
-            if not await self._records.rewrite(replace(current, num_uses=remaining)):
-                raise PermissionDenied()
-            return last
+                return None
+            remaining = REVOCATION_PENDING if current.num_uses == 1 else current.num_uses - 1
+            return replace(current, num_uses=remaining)
+
+        async with self._lock:
+            after = await self._update(entry.id_hash, spend)
+        # Only the call that took the count from 1 wrote REVOCATION_PENDING; any later one was refused.
+        return after is not None and after.num_uses == REVOCATION_PENDING
 
     async def renew(
         self,
@@ -312,13 +322,14 @@ class TokenStore:
         Raises InvalidRequest when the token is gone ("token not found"), not
         renewable, or already at its maximum lifetime.
         """
-        notes = warnings if warnings is not None else []
-        async with self._lock:
-            current = await self._records.read(entry.id_hash)
+        notes: list[str] = []  # from the attempt that succeeded: a retry computes the TTL again
+
+        async def extend(current: TokenEntry | None) -> TokenEntry:
             if current is None or current.revocation_pending or not (await self._verdict(current))[0]:
                 raise InvalidRequest("token not found")
             if not current.renewable:
                 raise InvalidRequest("lease is not renewable")
+            notes.clear()
             now = self._clock()
             ttl = next_ttl(
                 system,
@@ -330,10 +341,15 @@ class TokenStore:
                 elapsed=now - current.creation_time,
                 warnings=notes,
             )
-            renewed = replace(current, expire_time=now + ttl, last_renewal_time=now)
-            if not await self._records.rewrite(renewed):
-                raise InvalidRequest("token not found")
-            return renewed
+            return replace(current, expire_time=now + ttl, last_renewal_time=now)
+
+        async with self._lock:
+            renewed = await self._update(entry.id_hash, extend)
+        if renewed is None:  # extend writes or raises, so this is only for the type checker
+            raise InvalidRequest("token not found")
+        if warnings is not None:
+            warnings.extend(notes)
+        return renewed
 
     # -- revoking --------------------------------------------------------------------------
 
@@ -370,17 +386,25 @@ class TokenStore:
             if not alive:
                 await self._revoke_tree_locked(doomed)
                 return
+            parent_hash = current.id_hash
+
+            async def orphan(child: TokenEntry | None) -> TokenEntry | None:
+                if child is None or not same_hash(child.parent, parent_hash):
+                    return None
+                return replace(child, parent="")
+
             for child_hash in await self._records.children(current.id_hash):
-                child = await self._records.read(child_hash)
-                if child is not None and same_hash(child.parent, current.id_hash):
-                    await self._records.rewrite(replace(child, parent=""))
+                await self._update(child_hash, orphan)
                 await self._records.storage.delete(child_key(current.id_hash, child_hash))
             await self._destroy(current.id_hash, current.parent)
 
     async def _revoke_tree_locked(self, root_hash: str) -> None:
-        root = await self._records.read(root_hash)
-        if root is not None and not root.revoking:
-            await self._records.write(replace(root, revoking=True))
+        async def mark(root: TokenEntry | None) -> TokenEntry | None:
+            if root is None or root.revoking:
+                return None
+            return replace(root, revoking=True)
+
+        root = await self._update(root_hash, mark)
         # Post-order walk with an explicit stack: a node is destroyed only after its children.
         stack: list[tuple[str, str, bool]] = [(root_hash, root.parent if root else "", False)]
         seen = {root_hash}
@@ -397,6 +421,28 @@ class TokenStore:
                     stack.append((child, node, False))
                 continue
             await self._destroy(node, parent)
+
+    async def _update(self, id_hash: str, change: Change) -> TokenEntry | None:
+        """Rewrite the entry of ``id_hash`` as ``change`` says, conditional on it being unchanged since read.
+
+        ``change`` gets the entry as stored (None: gone) and returns the entry to
+        write, or None to write nothing; it may raise to refuse. If another
+        process changed or revoked the token between the read and the write,
+        storage refuses the write and ``change`` runs again on the fresh entry
+        (bounded; StorageConflict after that). Returns the entry as it now
+        stands: the one written, or the one read when nothing was written.
+        Call it with the store's lock held.
+        """
+
+        async def attempt() -> TokenEntry | None:
+            current, guard = await self._records.read_for_update(id_hash)
+            updated = await change(current)
+            if updated is None:
+                return current
+            await self._records.replace(updated, guard)
+            return updated
+
+        return await retry_on_conflict(attempt, random_bytes=self._random_bytes)
 
     async def _destroy(self, id_hash: str, parent_hash: str) -> None:
         entry = await self._records.read(id_hash)

@@ -14,10 +14,9 @@ from typing import Any
 
 import pytest
 
-from strongroom.engines.kv.v2.engine import CONFLICT_ATTEMPTS
 from strongroom.errors import CheckAndSetMismatch, StorageConflict
 from strongroom.sdk.logical import Operation
-from strongroom.sdk.storage import Precondition, TxnOp
+from strongroom.sdk.storage import CONFLICT_ATTEMPTS, Precondition, TxnOp
 
 READ, UPDATE, PATCH, DELETE = Operation.READ, Operation.UPDATE, Operation.PATCH, Operation.DELETE
 

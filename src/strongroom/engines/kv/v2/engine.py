@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from strongroom.errors import StorageConflict
 from strongroom.sdk.logical import BackendContext, Request
+from strongroom.sdk.storage import retry_on_conflict
 
 from ..common import KeyLocks, now_ns, request_storage
 from .model import SecretMeta
 from .store import V2Store
 
 T = TypeVar("T")
-
-#: How many times a read-modify-write runs before a conflict is given up (and answered as a 500).
-CONFLICT_ATTEMPTS = 10
-#: The back-off after the n-th conflict is up to n times this many seconds, scaled by a random factor.
-CONFLICT_BACKOFF = 0.002
 
 
 class Engine:
@@ -39,23 +33,11 @@ class Engine:
         return SecretMeta(id=self.ctx.system.random_bytes(16).hex(), created_ns=now, updated_ns=now)
 
     async def retry_on_conflict(self, attempt: Callable[[], Awaitable[T]]) -> T:
-        """Run ``attempt`` (one read-modify-write) again while its commit is refused as stale.
+        """Run ``attempt`` (one read-modify-write of a secret) again while another worker process beat it.
 
-        ``attempt`` must read everything it decides on afresh and commit with a
-        precondition on what it read, so each run re-checks the rules (a
-        check-and-set that no longer matches is the usual 400 then). The
-        per-secret lock already orders writers in this process; conflicts come
-        from other worker processes, and a short random back-off keeps two of
-        them from colliding in step. After :data:`CONFLICT_ATTEMPTS` the
-        :class:`StorageConflict` propagates.
+        Each attempt reads the entries it changes with a precondition and
+        re-checks the rules on what it read (a check-and-set that no longer
+        matches is the usual 400). The per-secret lock orders writers in this
+        process, so conflicts only come from other processes.
         """
-        tries = 1
-        while True:
-            try:
-                return await attempt()
-            except StorageConflict:
-                if tries >= CONFLICT_ATTEMPTS:
-                    raise
-            jitter = self.ctx.system.random_bytes(1)[0] / 255
-            await asyncio.sleep(CONFLICT_BACKOFF * tries * jitter)
-            tries += 1
+        return await retry_on_conflict(attempt, random_bytes=self.ctx.system.random_bytes)
