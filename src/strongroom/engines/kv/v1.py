@@ -7,7 +7,8 @@ object exactly as written. Listing a folder is one storage ``list`` of
 Vault compatibility notes: a write stores the whole request body (any keys) and
 answers 204; a read answers the stored object. When the object carries a
 ``ttl`` (or the legacy ``lease``) key that parses as a duration, the read says
-so as a non-renewable lease hint; otherwise it carries no lease at all.
+so as a non-renewable lease hint; otherwise the hint is the mount's default
+lease TTL, as Vault sends it (clients use it as a refresh interval).
 """
 
 from __future__ import annotations
@@ -82,8 +83,9 @@ class KVv1:
             raise NotFound()
         data = decode_entry(raw)
         ttl = _ttl_hint(data)
-        lease = LeaseOptions(ttl=ttl, renewable=False) if ttl is not None else None
-        return Response(data=data, secret=lease)
+        if ttl is None:
+            ttl = self.ctx.system.default_lease_ttl
+        return Response(data=data, secret=LeaseOptions(ttl=ttl, renewable=False))
 
     async def write(self, req: Request, fd: FieldData) -> None:
         path = secret_path(req.path)

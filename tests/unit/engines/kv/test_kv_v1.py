@@ -27,7 +27,14 @@ def test_write_answers_204_and_read_returns_the_object_as_written(kv1) -> None:
     assert kv1.call(UPDATE, "team/db", body) is None
     response = kv1.call(READ, "team/db")
     assert response.data == body
-    assert response.secret is None
+
+
+def test_read_without_ttl_key_hints_the_mount_default_lease_like_vault(kv1) -> None:
+    kv1.call(UPDATE, "team/db", {"password": "x"})
+    response = kv1.call(READ, "team/db")
+    assert response.secret is not None
+    assert response.secret.renewable is False
+    assert response.secret.ttl == kv1.backend.ctx.system.default_lease_ttl > 0
 
 
 def test_write_replaces_the_whole_object(kv1) -> None:
@@ -57,7 +64,8 @@ def test_legacy_lease_key_is_a_ttl_too(kv1) -> None:
 def test_unparsable_ttl_is_stored_and_ignored_like_vault(kv1) -> None:
     kv1.call(UPDATE, "app", {"ttl": "soon"})
     response = kv1.call(READ, "app")
-    assert response.secret is None
+    assert response.secret is not None
+    assert response.secret.ttl == kv1.backend.ctx.system.default_lease_ttl
     assert response.data == {"ttl": "soon"}
 
 
