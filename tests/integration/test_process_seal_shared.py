@@ -63,3 +63,17 @@ def test_node_sealed_through_one_worker_unseals_through_the_other(node: Node) ->
             assert via_second.request("PUT", "sys/unseal", json={"key": key}).status_code == 200
     with node.api.pinned(first, pids) as via_first:
         assert via_first.request("POST", "secret/data/after", json={"data": {"a": "2"}}).status_code == 200
+
+
+def test_keyring_rotated_through_one_worker_is_in_use_by_every_worker_before_it_returns(node: Node) -> None:
+    first, second = pids = node.workers()
+    with node.api.pinned(first, pids) as via_first, node.api.pinned(second, pids) as via_second:
+        assert via_second.request("GET", "sys/key-status").json()["term"] == 1
+        assert via_first.request("PUT", "sys/rotate").status_code == 204
+        for client in (via_second, via_first):
+            assert client.request("GET", "sys/key-status").json()["term"] == 2
+        # Written under the new term by one worker, read by the other.
+        assert via_second.request("POST", "secret/data/rotated", json={"data": {"t": "2"}}).status_code == 200
+        read = via_first.request("GET", "secret/data/rotated")
+        assert read.status_code == 200, read.text
+        assert read.json()["data"]["data"] == {"t": "2"}
