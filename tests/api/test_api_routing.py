@@ -40,6 +40,7 @@ def test_paths_outside_the_v1_prefix_answer_404(server: InProcessServer) -> None
         assert reply.status == 404, target
 
 
+MERGE_PATCH = {"Content-Type": "application/merge-patch+json"}
 WRONG_METHODS = [
     ("DELETE", "sys/seal-status"),
     ("POST", "sys/seal-status"),
@@ -65,7 +66,9 @@ def test_wrong_method_on_an_existing_path_answers_405_and_changes_nothing(
     assert server.request("POST", "sys/mounts/kv1", json={"type": "kv"}).status_code == 204
     assert server.request("POST", "kv1/app", json={"user": "alice"}).status_code == 204
     before = storage_snapshot(server)
-    reply = server.request(method, path, json={"user": "bob"} if method in ("POST", "PUT", "PATCH") else None)
+    reply = server.request(
+        method, path, json={"user": "bob"} if method in ("POST", "PUT", "PATCH") else None, headers=MERGE_PATCH
+    )
     assert reply.status_code == 405, reply.text
     assert reply.headers["content-type"] == "application/json"
     assert storage_snapshot(server) == before
@@ -140,3 +143,38 @@ def test_a_namespace_other_than_root_answers_a_clear_400(server: InProcessServer
 def test_the_root_namespace_is_accepted(server: InProcessServer, namespace: str) -> None:
     reply = server.request("POST", "secret/data/a", json={"data": {"x": "y"}}, headers={"X-Vault-Namespace": namespace})
     assert reply.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("content_type", "status"),
+    [(None, 400), ("", 400), ("text/plain", 415), ("application/json", 415), ("multipart/form-data", 415)],
+)
+def test_patch_without_a_merge_patch_content_type_is_refused_and_changes_nothing(
+    server: InProcessServer, content_type: str | None, status: int
+) -> None:
+    server.request("POST", "secret/data/app", json={"data": {"user": "alice"}})
+    before = storage_snapshot(server)
+    headers = {} if content_type is None else {"Content-Type": content_type}
+    reply = server.request("PATCH", "secret/data/app", json={"data": {"user": "bob"}}, headers=headers)
+    if content_type is None:
+        # httpx labels a json= body itself; send the raw body to leave the header out.
+        reply = raw_request(server, "PATCH", b"/v1/secret/data/app", body=b'{"data": {"user": "bob"}}')
+        assert reply.status == status
+        assert reply.json() == {"errors": ["PATCH requires Content-Type of application/merge-patch+json"]}
+    else:
+        assert reply.status_code == status
+        assert reply.json() == {"errors": ["PATCH requires Content-Type of application/merge-patch+json"]}
+    assert storage_snapshot(server) == before
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/merge-patch+json", "application/merge-patch+json; charset=utf-8", "Application/Merge-Patch+JSON"],
+)
+def test_patch_with_a_merge_patch_content_type_is_applied(server: InProcessServer, content_type: str) -> None:
+    server.request("POST", "secret/data/app", json={"data": {"user": "alice"}})
+    reply = server.request(
+        "PATCH", "secret/data/app", json={"data": {"role": "admin"}}, headers={"Content-Type": content_type}
+    )
+    assert reply.status_code == 200, reply.text
+    assert server.request("GET", "secret/data/app").json()["data"]["data"] == {"user": "alice", "role": "admin"}

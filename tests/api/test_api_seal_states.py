@@ -35,7 +35,8 @@ BEHIND_THE_BARRIER = [
 
 
 def assert_sealed_answer(server: InProcessServer, method: str, path: str, body: object, token: str | None) -> None:
-    reply = server.request(method, path, token=token, json=body)
+    headers = {"Content-Type": "application/merge-patch+json"} if method == "PATCH" else {}
+    reply = server.request(method, path, token=token, json=body, headers=headers)
     assert reply.status_code == 503, (method, path, reply.text)
     assert reply.headers["content-type"] == "application/json"
     assert reply.json() == SEALED_BODY

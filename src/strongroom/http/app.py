@@ -29,6 +29,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 Handler = Callable[[IncomingRequest], Awaitable[Outcome]]
 
+MERGE_PATCH = b"application/merge-patch+json"
 _JSON_HEADERS = [(b"content-type", b"application/json"), (b"cache-control", b"no-store")]
 # Go's strconv.ParseBool, which Vault uses for ?list= (anything else is a 400 there too).
 _GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
@@ -78,6 +79,7 @@ class VaultApp:
         token = ""
         namespace = ""
         content_length = -1
+        content_type = b""
         for name, value in scope["headers"]:
             if name == b"x-vault-token":
                 token = value.decode("latin-1")
@@ -88,6 +90,8 @@ class VaultApp:
             elif name == b"x-vault-wrap-ttl" and value.strip():
                 # Answering unwrapped would hand the secret to whoever relays the response.
                 raise InvalidRequest("response wrapping (X-Vault-Wrap-TTL) is not supported yet")
+            elif name == b"content-type":
+                content_type = value
             elif name == b"content-length":
                 try:
                     content_length = int(value)
@@ -97,6 +101,8 @@ class VaultApp:
             raise PayloadTooLarge("http: request body too large")
 
         operation, data = _operation(method, query)
+        if operation is Operation.PATCH:
+            _check_merge_patch(content_type)
         if operation in (Operation.UPDATE, Operation.PATCH) or (
             operation is Operation.DELETE and content_length > 0
         ):
@@ -139,6 +145,20 @@ def _not_found() -> StrongroomError:
     err = StrongroomError("not found", errors=[])
     err.status = 404
     return err
+
+
+def _check_merge_patch(content_type: bytes) -> None:
+    """PATCH bodies are JSON merge patches (RFC 7386); as in Vault, any other media type is a 415
+    and a missing one a 400, before the body is read. The message does not echo the header."""
+    media_type = content_type.split(b";", 1)[0].strip().lower()
+    if media_type == MERGE_PATCH:
+        return
+    message = "PATCH requires Content-Type of application/merge-patch+json"
+    if not media_type:
+        raise InvalidRequest(message)
+    err = StrongroomError(message)
+    err.status = 415
+    raise err
 
 
 def _query(raw: bytes) -> dict[str, Any]:
