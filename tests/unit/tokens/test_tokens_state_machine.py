@@ -115,10 +115,7 @@ class TokenLifecycle(RuleBasedStateMachine):
         token, entry = self.runner.run(
             self.h.store.create(spec, creator=creator, system=self.h.system, orphan=orphan)
         )
-        if period:
-            expected = min(period, explicit or period)
-        else:
-            expected = min(ttl or DEFAULT_TTL, MAX_TTL, explicit or MAX_TTL)
+        expected = min(period, explicit or period) if period else min(ttl or DEFAULT_TTL, MAX_TTL, explicit or MAX_TTL)
         assert entry.ttl == expected
         assert entry.expire_time == self.now + expected
         self.model[token] = Model(
