@@ -336,15 +336,17 @@ def test_ten_versions_are_kept_by_default(kv2) -> None:
     assert meta["oldest_version"] == 3
 
 
-def test_lower_of_mount_and_secret_max_versions_wins(kv2) -> None:
+def test_secret_max_versions_overrides_the_mounts_as_vault_documents(kv2) -> None:
     kv2.call(UPDATE, "config", {"max_versions": 4})
     kv2.call(UPDATE, "metadata/small", {"max_versions": 2})
     kv2.call(UPDATE, "metadata/large", {"max_versions": 8})
     for value in range(6):
         kv2.put("small", {"v": value})
         kv2.put("large", {"v": value})
+        kv2.put("default", {"v": value})
     assert len(kv2.ok(READ, "metadata/small")["versions"]) == 2
-    assert len(kv2.ok(READ, "metadata/large")["versions"]) == 4
+    assert len(kv2.ok(READ, "metadata/large")["versions"]) == 6
+    assert len(kv2.ok(READ, "metadata/default")["versions"]) == 4
 
 
 def test_lowering_max_versions_prunes_several_on_the_next_write(kv2) -> None:

@@ -5,8 +5,8 @@ nanoseconds since the epoch; the handlers pass "now" in.
 
 Rules (docs/kv.md explains each against Vault):
 
-* max versions: the lower non-zero of the mount's and the secret's ``max_versions``;
-  10 when both are 0. Adding a version past it drops the oldest ones.
+* max versions: the secret's ``max_versions`` when set, else the mount's, else 10
+  (Vault's documented rule). Adding a version past it drops the oldest ones.
 * delete_version_after: the lower non-zero of the mount's and the secret's; a new
   version's ``deletion_time`` is its creation time plus that, 0 meaning never.
 * a version is deleted from its ``deletion_time`` on (inclusive), destroyed once
@@ -101,7 +101,7 @@ class SecretMeta:
         dva = _lower_nonzero(config.delete_version_after, self.delete_version_after)
         self.versions[self.current_version] = VersionMeta(now, now + dva * _NANOS if dva else None)
         self.updated_ns = now
-        keep = _lower_nonzero(config.max_versions, self.max_versions) or DEFAULT_MAX_VERSIONS
+        keep = self.max_versions or config.max_versions or DEFAULT_MAX_VERSIONS
         if self.current_version - self.oldest_version < keep:
             return []
         cutoff = self.current_version - keep
