@@ -1,7 +1,7 @@
 """Strongroom's HTTP benchmark: the real server next to the bare-framework ceiling, in one run.
 
-    .venv/bin/python bench/run.py [--duration S] [--quick] [--workers N] [--dir DIR]
-                                  [--install-wrk] [--json FILE]
+    .venv/bin/python bench/run.py [--duration S] [--quick] [--rounds R] [--workers N]
+                                  [--dir DIR] [--install-wrk] [--json FILE]
 
 Measures, on one machine and in one run (so the ratios hold even when absolute
 figures drift):
@@ -12,26 +12,31 @@ figures drift):
   read (token lookup + ACL + decrypt), at 1, 16 and 64 clients;
 * kv write: KV v2 writes of distinct secrets with the same token, SQLite with
   durable commits (WAL, synchronous=FULL), at 1, 16 and 64 clients;
-* the kv read at 64 clients and the hello app at 64 clients again with one worker;
+* the kv read and the hello app at 64 clients again with one worker;
 * single durable SQLite inserts (one INSERT + COMMIT each, one writer), measured
   here with the loop from ``bench/storage_sqlite.py``.
 
-Load comes from wrk (one thread, N keep-alive connections = N clients, closed
-loop). The server's CPU time per request is read from /proc (supervisor plus
-workers); wrk's own CPU time per request is shown beside it.
+All servers start up front (idle ones cost nothing) and the two sides of every
+target ratio run back to back, so a neighbour's load on a shared machine hits
+both alike. Load comes from wrk (one thread, N keep-alive connections = N
+clients, closed loop). The server's CPU time per request is read from /proc
+(supervisor plus workers), wrk's own beside it, and the CPU that anything else
+on the machine used meanwhile is shown as "other".
 
 The real server runs from a config file with SQLite storage, no audit device and
 ``log_level = "warn"``. DIR must be on the disk you want to measure (default: a
-fresh directory under the current one).
+fresh directory under the current one). Exit status 0 when every target passed.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -136,45 +141,89 @@ def sqlite_single(workdir: Path, seconds: float) -> Row:
     return row
 
 
-def run_all(args: argparse.Namespace, wrk: str, workdir: Path) -> list[Row]:
-    seconds, warmup, workers = args.duration, args.warmup, args.workers
+def run_round(args: argparse.Namespace, wrk: str, workdir: Path, live: Servers) -> list[Row]:
+    """One pass over every scenario. The two sides of each target ratio run back
+    to back, so a neighbour's load on a shared machine hits both alike."""
+    seconds = args.duration
     clients = (1, 64) if args.quick else CLIENTS
     rows: list[Row] = []
 
-    def scenario(name: str, server: servers.Running, url: str, clients: int, token: str = "",
-                 body: str | None = None) -> None:
-        load = partial(run_wrk, wrk, url, connections=clients, seconds=seconds, token=token, body=body)
+    def scenario(name: str, server: servers.Running, path: str, clients: int, body: str | None = None) -> None:
+        token = "" if name == "hello" else live.token
+        load = partial(run_wrk, wrk, server.address + path, connections=clients, seconds=seconds,
+                       token=token, body=body)
         rows.append(measure(name, server.workers, clients, server.pid, load))
 
-    print("single durable SQLite inserts")
+    read_path = f"/v1/{servers.READ_PATH}"
+    for n in clients:
+        scenario("hello", live.hello, "/", n)
+        scenario("kv read", live.strongroom, read_path, n)
+    if live.strongroom_one is not None and live.hello_one is not None:
+        scenario("kv read", live.strongroom_one, read_path, 64)
+        scenario("hello", live.hello_one, "/", 64)
+    print("  (single durable SQLite inserts, then KV writes)")
     rows.append(sqlite_single(workdir, seconds))
-
-    for hello_workers in dict.fromkeys((workers, 1)):
-        print(f"hello world, {hello_workers} worker(s)")
-        with servers.hello_server(workdir, hello_workers) as hello:
-            run_wrk(wrk, hello.address + "/", connections=64, seconds=warmup)
-            for n in clients if hello_workers == workers else (64,):
-                scenario("hello", hello, hello.address + "/", n)
-
-    print(f"strongroom, SQLite, {workers} worker(s)")
-    with servers.strongroom_server(workdir, workers) as server:
-        setup = servers.prepare_kv(server.address)
-        read_url = f"{server.address}/v1/{servers.READ_PATH}"
-        write_url = f"{server.address}/v1/{servers.WRITE_PREFIX}"
-        run_wrk(wrk, read_url, connections=64, seconds=warmup, token=setup.token)
-        for n in clients:
-            scenario("kv read", server, read_url, n, setup.token)
-        for n in sorted({*clients, 16}):
-            scenario("kv write", server, write_url, n, setup.token, WRITE_BODY)
-
-    if workers != 1:
-        print("strongroom, SQLite, 1 worker (same store)")
-        with servers.strongroom_server(workdir, 1) as server:
-            servers.unseal(server.address, setup.unseal_key)
-            read_url = f"{server.address}/v1/{servers.READ_PATH}"
-            run_wrk(wrk, read_url, connections=64, seconds=warmup, token=setup.token)
-            scenario("kv read", server, read_url, 64, setup.token)
+    for n in sorted({*clients, 16}, key=lambda n: (n != 16, n)):
+        scenario("kv write", live.strongroom, f"/v1/{servers.WRITE_PREFIX}", n, WRITE_BODY)
     return rows
+
+
+@dataclass
+class Servers:
+    """Every server of the run, all started up front (an idle server costs no CPU)."""
+
+    hello: servers.Running
+    strongroom: servers.Running
+    token: str
+    hello_one: servers.Running | None = None
+    strongroom_one: servers.Running | None = None
+
+
+def run_all(args: argparse.Namespace, wrk: str, workdir: Path) -> list[Row]:
+    workers = args.workers
+    with contextlib.ExitStack() as stack:
+        print(f"starting: hello world and strongroom (SQLite) with {workers} worker(s)"
+              + ("" if workers == 1 else ", and both again with 1 worker (same store)"))
+        hello = stack.enter_context(servers.hello_server(workdir, workers))
+        strongroom = stack.enter_context(servers.strongroom_server(workdir, workers))
+        setup = servers.prepare_kv(strongroom.address)
+        live = Servers(hello, strongroom, setup.token)
+        if workers != 1:
+            live.hello_one = stack.enter_context(servers.hello_server(workdir, 1))
+            live.strongroom_one = stack.enter_context(servers.strongroom_server(workdir, 1))
+            servers.unseal(live.strongroom_one.address, setup.unseal_key)
+        for server, path in ((live.hello, "/"), (live.hello_one, "/"), (live.strongroom, f"/v1/{servers.READ_PATH}"),
+                             (live.strongroom_one, f"/v1/{servers.READ_PATH}")):
+            if server is not None:
+                token = "" if path == "/" else setup.token
+                run_wrk(wrk, server.address + path, connections=64, seconds=args.warmup, token=token)
+        rows: list[Row] = []
+        for index in range(args.rounds):
+            print(f"round {index + 1} of {args.rounds}" if args.rounds > 1 else "measuring")
+            rows += run_round(args, wrk, workdir, live)
+    return median_rows(rows)
+
+
+def median_rows(rows: list[Row]) -> list[Row]:
+    """One row per scenario, each column the median over the rounds, in a fixed order."""
+    groups: dict[tuple[str, int, int], list[Row]] = {}
+    for row in rows:
+        groups.setdefault((row.scenario, row.workers, row.clients), []).append(row)
+    order = {"sqlite single insert": 0, "hello": 1, "kv read": 2, "kv write": 3}
+    merged = []
+    for key in sorted(groups, key=lambda k: (order[k[0]], -k[1], k[2])):
+        group = groups[key]
+        merged.append(Row(
+            *key,
+            rate=statistics.median(r.rate for r in group),
+            p50_us=statistics.median(r.p50_us for r in group),
+            p99_us=statistics.median(r.p99_us for r in group),
+            server_cpu_us=statistics.median(r.server_cpu_us for r in group),
+            client_cpu_us=statistics.median(r.client_cpu_us for r in group),
+            other_cores=statistics.median(r.other_cores for r in group),
+            errors=sum(r.errors for r in group),
+        ))
+    return merged
 
 
 def _find(rows: list[Row], scenario: str, workers: int, clients: int) -> Row | None:
@@ -260,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="2 s per scenario and 1 and 64 clients only (plus 16 for writes): a smoke run")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                         help="worker processes of both servers (default: CPU count, the server's default)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="repeat every scenario this many times and report medians (default 1)")
     parser.add_argument("--dir", type=Path, default=None, help="directory on the disk to measure")
     parser.add_argument("--install-wrk", action="store_true", help="apt-get install wrk if it is missing")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows and targets as JSON here")

@@ -94,7 +94,8 @@ def strongroom_server(workdir: Path, workers: int) -> Iterator[Running]:
         f'workers = {workers}\nlog_level = "warn"\n'
     )
     argv = [sys.executable, "-m", "strongroom", "server", "-config", str(config)]
-    with _process(argv, f"http://127.0.0.1:{port}", workdir / "server.log", "/v1/sys/health", workers) as running:
+    log_path = workdir / f"server-{workers}.log"
+    with _process(argv, f"http://127.0.0.1:{port}", log_path, "/v1/sys/health", workers) as running:
         yield running
 
 
@@ -103,7 +104,7 @@ def hello_server(workdir: Path, workers: int) -> Iterator[Running]:
     """The hello-world app on the same HTTP stack and process model."""
     port = free_port()
     argv = [sys.executable, str(BENCH_DIR / "hello_server.py"), "--port", str(port), "--workers", str(workers)]
-    with _process(argv, f"http://127.0.0.1:{port}", workdir / "hello.log", "/", workers) as running:
+    with _process(argv, f"http://127.0.0.1:{port}", workdir / f"hello-{workers}.log", "/", workers) as running:
         yield running
 
 
