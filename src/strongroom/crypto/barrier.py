@@ -34,6 +34,7 @@ bytes are wiped from memory; it can promise this object no longer reaches them.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import struct
 import time
@@ -46,6 +47,8 @@ from strongroom.crypto.rootkey import ROOT_KEY_PATH
 from strongroom.errors import AlreadyInitialized, DecryptionFailed, InvalidRequest, NotInitialized, Sealed
 from strongroom.sdk.seal import SEAL_CONFIG_PATH
 from strongroom.sdk.storage import Precondition, StorageBackend, TxnOp
+
+log = logging.getLogger("strongroom.barrier")
 
 KEYRING_PATH = "core/keyring"
 RESERVED_PATHS = (KEYRING_PATH, ROOT_KEY_PATH, SEAL_CONFIG_PATH)
@@ -287,6 +290,18 @@ class Barrier(StorageBackend):
         return header + body
 
     async def _open_entry(self, path: bytes, blob: bytes) -> bytes:
+        try:
+            return await self._decrypt(path, blob)
+        except DecryptionFailed:
+            # Storage is untrusted: a failure here means tampering, corruption or a
+            # lost term. The operator needs to know where; the path is not secret.
+            log.error(  # noqa: TRY400 - the cause is the message; a traceback adds nothing
+                "barrier: entry at %r failed to decrypt (tampered, corrupted or unknown key term)",
+                path.decode("utf-8", "replace"),
+            )
+            raise
+
+    async def _decrypt(self, path: bytes, blob: bytes) -> bytes:
         term, header = _parse_header(blob)
         keys = self._require_keys()
         cipher = keys.ciphers.get(term)
