@@ -27,7 +27,7 @@ from strongroom.core.tokens.store import TokenEntry, TokenStore
 from strongroom.crypto.barrier import Barrier
 from strongroom.crypto.view import StorageView
 from strongroom.errors import InvalidRequest, NotFound, PermissionDenied, Sealed
-from strongroom.sdk.logical import Caller, Operation, Request, Response
+from strongroom.sdk.logical import Caller, LogicalBackend, Operation, Request, Response
 from strongroom.sdk.system import Clock, RandomBytes, SystemView
 
 log = logging.getLogger("strongroom.core")
@@ -179,45 +179,48 @@ class Core:
             request_id=request_id,
         )
 
-        token_entry: TokenEntry | None = None
         if _matches_any(backend.unauthenticated_paths(), rel_path):
             req.unauthenticated = True
+            response = await backend.handle(req)
         else:
             token_entry = await self._authenticate(incoming.token, incoming.remote_addr)
-            req.caller = Caller(
-                accessor=token_entry.accessor,
-                policies=tuple(token_entry.policies),
-                display_name=token_entry.display_name,
-                entity_id=token_entry.entity_id,
-                metadata=dict(token_entry.meta),
-            )
-            if op is Operation.UPDATE:
-                exists = await backend.existence(req)
-                if exists is False:
-                    req.operation = op = Operation.CREATE
-            acl = await self.acls.for_policies(token_entry.policies)
-            decision = acl.authorize(op.value, path, incoming.data)
-            if not decision.allowed:
-                log.info("permission denied: %s %s (%s)", op.value, path, decision.reason)
-                raise PermissionDenied()
-            req.sudo = decision.sudo
-            if _matches_any(backend.sudo_paths(), rel_path) and not decision.sudo:
-                log.info("permission denied: %s %s needs sudo", op.value, path)
-                raise PermissionDenied()
-
-        last_use = token_entry is not None and await self.tokens.use(token_entry)
-        try:
-            response = await backend.handle(req)
-        finally:
-            if last_use and token_entry is not None:
-                await self.tokens.revoke_tree(token_entry)
+            # A use is spent on every authenticated request, allowed or not (as in
+            # Vault), so a limited-use token cannot probe paths for free.
+            last_use = await self.tokens.use(token_entry)
+            try:
+                await self._authorize(req, backend, token_entry, path)
+                response = await backend.handle(req)
+            finally:
+                if last_use:
+                    await self.tokens.revoke_tree(token_entry)
         # Only a login (a path the backend declares unauthenticated) gets a token minted. An
         # authenticated answer carrying auth without a token, such as renew-accessor, must not:
         # minting there would hand the caller a token with somebody else's policies.
         auth = response.auth if response is not None else None
         if req.unauthenticated and response is not None and auth is not None and not auth.client_token:
             await self._mint_login_token(response, entry.route_prefix)
-        return Outcome(response, request_id, entry.type, op)
+        return Outcome(response, request_id, entry.type, req.operation)
+
+    async def _authorize(self, req: Request, backend: LogicalBackend, token_entry: TokenEntry, path: str) -> None:
+        """Fill in the caller, resolve create-vs-update, and apply the ACL (403 on refusal)."""
+        req.caller = Caller(
+            accessor=token_entry.accessor,
+            policies=tuple(token_entry.policies),
+            display_name=token_entry.display_name,
+            entity_id=token_entry.entity_id,
+            metadata=dict(token_entry.meta),
+        )
+        if req.operation is Operation.UPDATE and await backend.existence(req) is False:
+            req.operation = Operation.CREATE
+        acl = await self.acls.for_policies(token_entry.policies)
+        decision = acl.authorize(req.operation.value, path, req.data)
+        if not decision.allowed:
+            log.info("permission denied: %s %s (%s)", req.operation.value, path, decision.reason)
+            raise PermissionDenied()
+        req.sudo = decision.sudo
+        if _matches_any(backend.sudo_paths(), req.path) and not decision.sudo:
+            log.info("permission denied: %s %s needs sudo", req.operation.value, path)
+            raise PermissionDenied()
 
     async def _authenticate(self, token: str, remote_addr: str) -> TokenEntry:
         if not token:
