@@ -24,7 +24,6 @@ BEHIND_THE_BARRIER = [
     ("GET", "sys/key-status", None),
     ("POST", "sys/rotate", None),
     ("POST", "sys/seal", None),
-    ("GET", "sys/leader", None),
     ("POST", "sys/capabilities-self", {"paths": ["secret/data/app"]}),
     ("POST", "auth/token/create", {}),
     ("GET", "auth/token/lookup-self", None),
@@ -137,3 +136,15 @@ def test_init_with_bad_parameters_leaves_the_server_uninitialised(uninitialised:
         assert reply.status_code == 400, (body, reply.text)
     assert storage_snapshot(uninitialised) == {}
     assert uninitialised.request("GET", "sys/init", token="").json() == {"initialized": False}
+
+
+def test_leader_status_answers_while_sealed_as_vault_does_without_ha() -> None:
+    server = InProcessServer()
+    try:
+        server.init_and_unseal()
+        server.request("POST", "sys/seal")
+        reply = server.request("GET", "sys/leader", token="")
+        assert reply.status_code == 200
+        assert reply.json()["ha_enabled"] is False
+    finally:
+        server.close()

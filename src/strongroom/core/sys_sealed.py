@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from strongroom.errors import InvalidRequest, Sealed, UnsupportedOperation
+from strongroom.errors import InvalidRequest, UnsupportedOperation
 from strongroom.sdk.fields import FieldType as T
 from strongroom.sdk.fields import coerce
 from strongroom.sdk.logical import Operation, RawResponse, Response
@@ -66,9 +66,8 @@ class SealedSystemEndpoints:
         if path == "sys/health" and op is Operation.READ:
             return await self._health(data)
         if path == "sys/leader" and op is Operation.READ:
-            if self.core.sealed:
-                raise Sealed()
-            # Without HA, Vault reports that no node holds leadership: is_self is false.
+            # Without HA, Vault answers this whatever the seal state and reports that no
+            # node holds leadership (is_self false).
             return json_response(
                 {
                     "ha_enabled": False,
