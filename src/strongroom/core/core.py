@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from strongroom.core.acl_cache import AclCache
+from strongroom.core.hooks import AuditBroker, AuditEvent, NoAudit, RequestObserver, RequestRecord, notify
 from strongroom.core.mount_manager import MountManager
 from strongroom.core.policy.canonical import canonical_request_path
 from strongroom.core.policy.store import PolicyStore
@@ -26,7 +28,7 @@ from strongroom.core.sys_sealed import SealedSystemEndpoints
 from strongroom.core.tokens.store import TokenEntry, TokenStore
 from strongroom.crypto.barrier import Barrier
 from strongroom.crypto.view import StorageView
-from strongroom.errors import InvalidRequest, NotFound, PermissionDenied, Sealed
+from strongroom.errors import InvalidRequest, NotFound, PermissionDenied, Sealed, StrongroomError
 from strongroom.sdk.logical import Caller, LogicalBackend, Operation, Request, Response
 from strongroom.sdk.system import Clock, RandomBytes, SystemView
 
@@ -65,6 +67,22 @@ class Outcome:
     mount_type: str = ""
     operation: Operation = Operation.READ
 
+    @property
+    def status(self) -> int:
+        """The HTTP status this outcome is answered with (Vault's rules, decided here once)."""
+        resp = self.response
+        if resp is None:
+            return 204
+        if resp.raw is not None:
+            return resp.raw.status
+        if resp.status is not None:
+            return resp.status
+        if self.operation in (Operation.LIST, Operation.SCAN) and not (resp.data or {}).get("keys"):
+            return 404
+        if resp.data is None and resp.auth is None and resp.secret is None and not resp.warnings:
+            return 204
+        return 200
+
 
 class Core:
     """One per process. Holds the barrier and everything built on it."""
@@ -99,6 +117,8 @@ class Core:
         self.acls = AclCache(self.policies)
         self._generation: bytes | None = None
         self._ready = False
+        self.audit: AuditBroker = NoAudit()
+        self.observers: list[RequestObserver] = []
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -138,7 +158,32 @@ class Core:
 
     async def handle(self, incoming: IncomingRequest) -> Outcome:
         request_id = str(uuid.UUID(bytes=self.random_bytes(16), version=4))
+        started = time.perf_counter()
+        record = RequestRecord(
+            request_id=request_id,
+            operation=incoming.operation.value,
+            path=incoming.path,
+            status=500,
+            duration=0.0,
+            remote_addr=incoming.remote_addr,
+        )
+        try:
+            outcome = await self._handle(incoming, request_id, record)
+            record.status = outcome.status
+            return outcome
+        except StrongroomError as exc:
+            record.status = exc.status
+            record.error = exc.message
+            record.permission_denied = isinstance(exc, PermissionDenied)
+            raise
+        finally:
+            record.duration = time.perf_counter() - started
+            if self.observers:
+                notify(self.observers, record)
+
+    async def _handle(self, incoming: IncomingRequest, request_id: str, record: RequestRecord) -> Outcome:
         path = canonical_request_path(incoming.path)
+        record.path = path
         op = incoming.operation
         if op in (Operation.LIST, Operation.SCAN) and path and not path.endswith("/"):
             path += "/"
@@ -164,6 +209,8 @@ class Core:
         route, rel_path = matched
         backend = route.backend
         entry = route.entry
+        record.mount_type = entry.type
+        record.mount_point = entry.route_prefix
 
         req = Request(
             operation=op,
@@ -178,28 +225,60 @@ class Core:
             mount_accessor=entry.accessor,
             request_id=request_id,
         )
+        event = AuditEvent(request=req, mount=entry, client_token=incoming.token)
 
         if _matches_any(backend.unauthenticated_paths(), rel_path):
             req.unauthenticated = True
-            response = await backend.handle(req)
+            if entry.kind == "auth":
+                record.login_method = entry.type
+            response = await self._serve(backend, req, event)
+            if record.login_method:
+                record.login_succeeded = response is not None and response.auth is not None
         else:
             token_entry = await self._authenticate(incoming.token, incoming.remote_addr)
+            event.token = token_entry
+            record.accessor = token_entry.accessor
+            record.entity_id = token_entry.entity_id
+            record.policies = tuple(token_entry.policies)
             # A use is spent on every authenticated request, allowed or not (as in
             # Vault), so a limited-use token cannot probe paths for free.
             last_use = await self.tokens.use(token_entry)
             try:
-                await self._authorize(req, backend, token_entry, path)
-                response = await backend.handle(req)
+                try:
+                    await self._authorize(req, backend, token_entry, path)
+                except PermissionDenied as denied:
+                    await self._audit_refusal(event, denied)
+                    raise
+                response = await self._serve(backend, req, event)
             finally:
                 if last_use:
                     await self.tokens.revoke_tree(token_entry)
-        # Only a login (a path the backend declares unauthenticated) gets a token minted. An
-        # authenticated answer carrying auth without a token, such as renew-accessor, must not:
-        # minting there would hand the caller a token with somebody else's policies.
-        auth = response.auth if response is not None else None
-        if req.unauthenticated and response is not None and auth is not None and not auth.client_token:
-            await self._mint_login_token(response, entry.route_prefix)
         return Outcome(response, request_id, entry.type, req.operation)
+
+    async def _serve(self, backend: LogicalBackend, req: Request, event: AuditEvent) -> Response | None:
+        """Audit the request, run the backend, mint a login token, audit the answer (fail closed)."""
+        await self.audit.log_request(event)
+        try:
+            response = await backend.handle(req)
+            # Only a login (a path the backend declares unauthenticated) gets a token minted. An
+            # authenticated answer carrying auth without a token, such as renew-accessor, must not:
+            # minting there would hand the caller a token with somebody else's policies.
+            auth = response.auth if response is not None else None
+            if req.unauthenticated and response is not None and auth is not None and not auth.client_token:
+                await self._mint_login_token(response, event.mount.route_prefix)
+        except StrongroomError as exc:
+            event.error = exc
+            await self.audit.log_response(event)
+            raise
+        event.response = response
+        await self.audit.log_response(event)
+        return response
+
+    async def _audit_refusal(self, event: AuditEvent, error: StrongroomError) -> None:
+        """A refused request is on record too: request and response, both carrying the error."""
+        event.error = error
+        await self.audit.log_request(event)
+        await self.audit.log_response(event)
 
     async def _authorize(self, req: Request, backend: LogicalBackend, token_entry: TokenEntry, path: str) -> None:
         """Fill in the caller, resolve create-vs-update, and apply the ACL (403 on refusal)."""

@@ -32,20 +32,17 @@ def auth_json(auth: Auth) -> dict[str, Any]:
 
 
 def render_outcome(outcome: Outcome) -> tuple[int, Headers, bytes]:
+    status = outcome.status
     resp = outcome.response
-    if resp is None:
+    if resp is None or status == 204:
         return 204, [], b""
     if resp.raw is not None:
         headers = [(b"content-type", resp.raw.content_type.encode()), (b"cache-control", b"no-store")]
-        return resp.raw.status, headers, resp.raw.body
-    if outcome.operation in (Operation.LIST, Operation.SCAN) and resp.status is None:
-        keys = (resp.data or {}).get("keys")
-        if not keys:
-            return 404, JSON_HEADERS, b'{"errors":[]}'
+        return status, headers, resp.raw.body
     if resp.data is None and resp.auth is None and resp.secret is None and not resp.warnings:
-        return resp.status or 204, ([] if resp.status is None else JSON_HEADERS), (
-            b"" if resp.status is None else b'{"errors":[]}'
-        )
+        return status, JSON_HEADERS, b'{"errors":[]}'
+    if status == 404 and outcome.operation in (Operation.LIST, Operation.SCAN) and resp.status is None:
+        return status, JSON_HEADERS, b'{"errors":[]}'
     lease = resp.secret
     body = {
         "request_id": outcome.request_id,
@@ -58,4 +55,4 @@ def render_outcome(outcome: Outcome) -> tuple[int, Headers, bytes]:
         "auth": auth_json(resp.auth) if resp.auth else None,
         "mount_type": outcome.mount_type,
     }
-    return resp.status or 200, JSON_HEADERS, orjson.dumps(body)
+    return status, JSON_HEADERS, orjson.dumps(body)
