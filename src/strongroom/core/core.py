@@ -124,9 +124,13 @@ class Core:
 
     async def post_unseal(self) -> None:
         """Load the mount table and built-ins once the barrier is open."""
+        # The generation is read before the tables: a change another worker commits
+        # while they load then leaves storage ahead of what we hold, and our next
+        # request reloads. Read after, it would hide that change until the next one.
+        generation = await self.physical.get(GENERATION_KEY)
         await self.policies.ensure_default()
         await self.mounts.load()
-        self._generation = await self.physical.get(GENERATION_KEY)
+        self._generation = generation
         self._ready = True
 
     async def pre_seal(self) -> None:
