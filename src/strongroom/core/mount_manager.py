@@ -3,12 +3,18 @@
 The mount tables live in the barrier; every process rebuilds its router from
 them whenever the storage generation changes, so a mount enabled through one
 worker is served by every other worker on its next request.
+
+Every change to a table is a read-modify-write that several workers (and
+several requests in one worker) may run at once, so each commits with a
+precondition on the table version it read and starts over on a conflict: two
+mounts enabled at the same moment both end up in the table.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from strongroom.core.mounts import (
     AUTH_TABLE_KEY,
@@ -25,6 +31,7 @@ from strongroom.core.router import Route, Router
 from strongroom.crypto.view import StorageView
 from strongroom.errors import InvalidRequest
 from strongroom.sdk.logical import BackendContext, LogicalBackend
+from strongroom.sdk.storage import Precondition, TxnOp, retry_on_conflict
 from strongroom.sdk.system import SystemView
 
 if TYPE_CHECKING:
@@ -34,6 +41,10 @@ log = logging.getLogger("strongroom.mounts")
 
 SYSTEM_MOUNT = "sys/"
 TOKEN_MOUNT = "token/"
+
+T = TypeVar("T")
+#: A table to write: its storage key, its new entries, and the version it was read at.
+TableWrite = tuple[str, list[MountEntry], bytes | None]
 
 
 class MountManager:
@@ -55,15 +66,31 @@ class MountManager:
         raw = await self.core.barrier.get(key)
         return decode_table(raw) if raw else []
 
-    async def _write_table(self, key: str, entries: list[MountEntry]) -> None:
-        await self.core.barrier.put(key, encode_table(entries))
+    async def _read_versioned(self, key: str) -> tuple[list[MountEntry], bytes | None]:
+        raw, version = await self.core.barrier.get_with_version(key)
+        return (decode_table(raw) if raw else []), version
+
+    async def _commit_tables(self, writes: list[TableWrite]) -> None:
+        """Write tables in one transaction, if none changed since it was read (else StorageConflict)."""
+        await self.core.barrier.transaction(
+            [TxnOp(key, encode_table(entries)) for key, entries, _ in writes],
+            [Precondition(key, version) for key, _, version in writes],
+        )
+
+    async def _retrying(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        return await retry_on_conflict(attempt, random_bytes=self.core.random_bytes)
 
     def _random_hex(self) -> str:
         return self.core.random_bytes(20).hex()
 
     async def _ensure_builtins(self) -> tuple[list[MountEntry], list[MountEntry]]:
-        secrets = await self._read_table(SECRET_TABLE_KEY)
-        auths = await self._read_table(AUTH_TABLE_KEY)
+        # The first unseal reaches every worker at once and each would add the
+        # built-ins with its own ids: one set is committed, the others re-read it.
+        return await self._retrying(self._ensure_builtins_once)
+
+    async def _ensure_builtins_once(self) -> tuple[list[MountEntry], list[MountEntry]]:
+        secrets, secrets_version = await self._read_versioned(SECRET_TABLE_KEY)
+        auths, auths_version = await self._read_versioned(AUTH_TABLE_KEY)
         changed = False
         if not any(e.path == SYSTEM_MOUNT for e in secrets):
             secrets.append(
@@ -84,8 +111,9 @@ class MountManager:
             )
             changed = True
         if changed:
-            await self._write_table(SECRET_TABLE_KEY, secrets)
-            await self._write_table(AUTH_TABLE_KEY, auths)
+            await self._commit_tables(
+                [(SECRET_TABLE_KEY, secrets, secrets_version), (AUTH_TABLE_KEY, auths, auths_version)]
+            )
         return secrets, auths
 
     # -- router maintenance ----------------------------------------------------------
@@ -167,12 +195,8 @@ class MountManager:
             raise InvalidRequest(f"cannot mount at reserved path {path!r}")
         type_name, resolved_options = self.core.registry.resolve(kind, type_name, dict(options or {}))
         key = SECRET_TABLE_KEY if kind == "secret" else AUTH_TABLE_KEY
-        table = await self._read_table(key)
+        other_key = AUTH_TABLE_KEY if kind == "secret" else SECRET_TABLE_KEY
         route_prefix = path if kind == "secret" else "auth/" + path
-        for other in await self._read_table(SECRET_TABLE_KEY) + await self._read_table(AUTH_TABLE_KEY):
-            other_prefix = other.route_prefix
-            if route_prefix.startswith(other_prefix) or other_prefix.startswith(route_prefix):
-                raise InvalidRequest(f"path is already in use at {other_prefix}")
         entry = new_mount(
             path,
             type_name,
@@ -187,22 +211,36 @@ class MountManager:
         # Instantiate before persisting so a backend that fails setup leaves no mount behind.
         route = await self._instantiate(entry)
         await route.backend.cleanup()
-        table.append(entry)
-        await self._write_table(key, table)
+
+        async def attempt() -> None:
+            table, version = await self._read_versioned(key)
+            for other in table + await self._read_table(other_key):
+                other_prefix = other.route_prefix
+                if route_prefix.startswith(other_prefix) or other_prefix.startswith(route_prefix):
+                    raise InvalidRequest(f"path is already in use at {other_prefix}")
+            await self._commit_tables([(key, [*table, entry], version)])
+
+        await self._retrying(attempt)
         await self.core.bump_generation()
         return entry
 
     async def disable(self, kind: str, path: str) -> None:
         path = normalize_mount_path(path)
         key = SECRET_TABLE_KEY if kind == "secret" else AUTH_TABLE_KEY
-        table = await self._read_table(key)
-        target = next((e for e in table if e.path == path), None)
+
+        async def attempt() -> MountEntry | None:
+            table, version = await self._read_versioned(key)
+            target = next((e for e in table if e.path == path), None)
+            if target is None:
+                return None
+            if target.builtin:
+                raise InvalidRequest(f"cannot unmount {target.route_prefix!r}")
+            await self._commit_tables([(key, [e for e in table if e.uuid != target.uuid], version)])
+            return target
+
+        target = await self._retrying(attempt)
         if target is None:
             return  # Vault answers 204 for disabling what is not mounted
-        if target.builtin:
-            raise InvalidRequest(f"cannot unmount {target.route_prefix!r}")
-        table = [e for e in table if e.uuid != target.uuid]
-        await self._write_table(key, table)
         await self.core.bump_generation()
         await self._purge(target)
 
@@ -221,12 +259,17 @@ class MountManager:
     async def tune(self, kind: str, path: str, changes: dict[str, Any]) -> MountEntry:
         path = normalize_mount_path(path)
         key = SECRET_TABLE_KEY if kind == "secret" else AUTH_TABLE_KEY
-        table = await self._read_table(key)
-        target = next((e for e in table if e.path == path), None)
-        if target is None:
-            raise InvalidRequest(f"no mount at {path!r}")
-        apply_tune(target, changes)
-        await self._write_table(key, table)
+
+        async def attempt() -> MountEntry:
+            table, version = await self._read_versioned(key)
+            target = next((e for e in table if e.path == path), None)
+            if target is None:
+                raise InvalidRequest(f"no mount at {path!r}")
+            apply_tune(target, changes)
+            await self._commit_tables([(key, table, version)])
+            return target
+
+        target = await self._retrying(attempt)
         await self.core.bump_generation()
         return target
 
