@@ -60,14 +60,16 @@ def run_wrk(
     seconds: float,
     token: str = "",
     body: str | None = None,
+    threads: int = 1,
 ) -> LoadResult:
     """Drive ``url`` with ``connections`` keep-alive connections for ``seconds``.
 
     With ``body`` every request is a POST of it to a distinct path under ``url``;
-    without, every request is a GET of ``url``. Raises RuntimeError if wrk fails.
+    without, every request is a GET of ``url``. ``threads`` wrk threads share the
+    connections (at most one per connection). Raises RuntimeError if wrk fails.
     """
     argv = [
-        wrk, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
+        wrk, f"-t{min(threads, connections)}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "10s",
         "-s", str(SCRIPT), url, "--", token,
     ]
     if body is not None:

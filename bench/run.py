@@ -1,7 +1,7 @@
 """Strongroom's HTTP benchmark: the real server next to the bare-framework ceiling, in one run.
 
     .venv/bin/python bench/run.py [--duration S] [--quick] [--rounds R] [--workers N]
-                                  [--dir DIR] [--install-wrk] [--json FILE]
+                                  [--wrk-threads T] [--dir DIR] [--install-wrk] [--json FILE]
 
 Measures, on one machine and in one run (so the ratios hold even when absolute
 figures drift):
@@ -151,7 +151,7 @@ def run_round(args: argparse.Namespace, wrk: str, workdir: Path, live: Servers) 
     def scenario(name: str, server: servers.Running, path: str, clients: int, body: str | None = None) -> None:
         token = "" if name == "hello" else live.token
         load = partial(run_wrk, wrk, server.address + path, connections=clients, seconds=seconds,
-                       token=token, body=body)
+                       token=token, body=body, threads=args.wrk_threads)
         rows.append(measure(name, server.workers, clients, server.pid, load))
 
     read_path = f"/v1/{servers.READ_PATH}"
@@ -311,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="worker processes of both servers (default: CPU count, the server's default)")
     parser.add_argument("--rounds", type=int, default=1,
                         help="repeat every scenario this many times and report medians (default 1)")
+    parser.add_argument("--wrk-threads", type=int, default=1, help="wrk threads (default 1; each takes CPU)")
     parser.add_argument("--dir", type=Path, default=None, help="directory on the disk to measure")
     parser.add_argument("--install-wrk", action="store_true", help="apt-get install wrk if it is missing")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows and targets as JSON here")
@@ -319,7 +320,8 @@ def main(argv: list[str] | None = None) -> int:
         args.duration = min(args.duration, 2.0)
     wrk = ensure_wrk(args.install_wrk)
     print(describe_machine(wrk))
-    print(f"{args.duration:g} s per scenario, wrk -t1, keep-alive, closed loop; columns as in the final table")
+    print(f"{args.duration:g} s per scenario, wrk -t{args.wrk_threads}, keep-alive, closed loop; "
+          "columns as in the final table")
     with tempfile.TemporaryDirectory(dir=args.dir or Path.cwd(), prefix="bench-run-") as tmp:
         rows = run_all(args, wrk, Path(tmp))
     passed = print_report(rows, args.workers)
