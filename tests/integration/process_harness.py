@@ -162,12 +162,9 @@ class Api:
             client = httpx.Client(base_url=self.address, timeout=REQUEST_TIMEOUT,
                                   limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))
             try:
-                probe = client.get("/v1/sys/seal-status")
-                probe.read()
-                client_port = _client_port(probe)
-                owner = owner_of_connection(port, client_port, candidates)
-                if owner == pid:
-                    yield PinnedClient(client, self, pid, port, client_port, candidates)
+                client_port = _client_port(client.get("/v1/sys/seal-status"))
+                if owner_of_connection(port, client_port, candidates) == pid:
+                    yield PinnedClient(client, self, pid, client_port)
                     return
             finally:
                 client.close()
@@ -181,9 +178,7 @@ class PinnedClient:
     client: httpx.Client
     api: Api
     pid: int
-    server_port: int
     client_port: int
-    candidates: list[int]
 
     def request(self, method: str, path: str, *, token: str | None = None, json: Any = None,
                 params: dict[str, Any] | None = None) -> httpx.Response:
@@ -191,7 +186,7 @@ class PinnedClient:
                                        params=params)
         # A server-side keep-alive timeout would make httpx reconnect, possibly to
         # another worker: refuse to let such a request pass as "served by pid".
-        assert _client_port(response) == self.client_port, "the pinned connection was replaced"
+        assert _client_port(response) == self.client_port, f"the connection to worker {self.pid} was replaced"
         return response
 
 
