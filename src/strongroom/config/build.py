@@ -22,6 +22,7 @@ from strongroom.config.model import (
     DEFAULT_MAX_REQUEST_DURATION,
     DEFAULT_MAX_REQUEST_SIZE,
     LOG_LEVELS,
+    MAX_KEY_ROTATION_OPERATIONS,
     TLS_VERSIONS,
     ListenerConfig,
     SealConfig,
@@ -61,6 +62,7 @@ _TOP_LEVEL = frozenset(
         "telemetry",
         "pid_file",
         "workers",
+        "key_rotation_max_operations",
     }
 )
 _TCP_KEYS = frozenset(
@@ -279,6 +281,11 @@ class _Builder:
             raise self.error(top, f"telemetry: expected a block, got {kind(raw)}", "telemetry")
         return frozen_mapping(raw)
 
+    def unauthenticated_metrics_access(self, top: _Scope, data: Mapping[str, object]) -> bool:
+        body = self.telemetry(top, data)
+        scope = _Scope(("telemetry",), 0, "telemetry")
+        return self.value(scope, body, "unauthenticated_metrics_access", as_bool, False)
+
     # -- the whole file ------------------------------------------------------
 
     def server(self, data: Mapping[str, object]) -> ServerConfig:
@@ -303,6 +310,8 @@ class _Builder:
             ui=self.value(top, data, "ui", as_bool, False),
             seals=self.seals(top, data),
             telemetry=self.telemetry(top, data),
+            unauthenticated_metrics_access=self.unauthenticated_metrics_access(top, data),
+            key_rotation_max_operations=self.value(top, data, "key_rotation_max_operations", _rotation_limit, None),
             pid_file=self.value(top, data, "pid_file", _optional_path, None),
             workers=self.value(top, data, "workers", _workers, os.cpu_count() or 1),
             warnings=tuple(self.warnings),
@@ -351,6 +360,15 @@ def _url(value: object) -> str:
     if not text.startswith(("http://", "https://")) or len(text) <= len("https://"):
         raise ValueProblem(f"invalid address {echo(text)}: expected a full URL such as https://host:8200")
     return text
+
+
+def _rotation_limit(value: object) -> int:
+    number = as_int(value)
+    if not 1 <= number <= MAX_KEY_ROTATION_OPERATIONS:
+        raise ValueProblem(
+            f"must be between 1 and {MAX_KEY_ROTATION_OPERATIONS} (AES-GCM's safe limit is 2^32) (got {number})"
+        )
+    return number
 
 
 def _workers(value: object) -> int:

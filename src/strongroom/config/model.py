@@ -18,6 +18,8 @@ DEFAULT_MAX_REQUEST_DURATION = 90
 DEFAULT_ADDRESS = "127.0.0.1:8200"
 LOG_LEVELS = ("trace", "debug", "info", "warn", "error")
 TLS_VERSIONS = ("tls12", "tls13")
+#: The highest key_rotation_max_operations accepted: about 0.9 x 2^32 encryptions (Vault's default).
+MAX_KEY_ROTATION_OPERATIONS = 3_865_470_566
 
 
 def _empty() -> Mapping[str, str]:
@@ -79,7 +81,11 @@ class ServerConfig:
 
     ``warnings`` lists keys Vault knows that Strongroom accepts and ignores
     (each message names file, line and key); the server logs them at start.
-    ``telemetry`` is the raw block, deep read-only (mappings and tuples).
+    ``telemetry`` is the raw block, deep read-only (mappings and tuples);
+    ``unauthenticated_metrics_access`` is read from it (a boolean).
+    ``key_rotation_max_operations`` is the number of encryptions under one
+    keyring term after which the keyring rotates automatically (None: the
+    server's default, half of the 2^32 that AES-GCM with random nonces allows).
     """
 
     storage: StorageConfig
@@ -93,6 +99,8 @@ class ServerConfig:
     ui: bool = False
     seals: tuple[SealConfig, ...] = ()
     telemetry: Mapping[str, object] = field(default_factory=_empty, repr=False)
+    unauthenticated_metrics_access: bool = False
+    key_rotation_max_operations: int | None = None
     pid_file: str | None = None
     workers: int = 1
     warnings: tuple[str, ...] = ()

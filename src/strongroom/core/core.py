@@ -13,9 +13,9 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from strongroom.core.acl_cache import AclCache
 from strongroom.core.hooks import AuditBroker, AuditEvent, NoAudit, RequestObserver, RequestRecord, notify
@@ -32,7 +32,13 @@ from strongroom.errors import InvalidRequest, NotFound, PermissionDenied, Sealed
 from strongroom.sdk.logical import Caller, LogicalBackend, Operation, Request, Response
 from strongroom.sdk.system import Clock, RandomBytes, SystemView
 
+if TYPE_CHECKING:
+    from strongroom.core.metrics.endpoint import MetricsExporter
+
 log = logging.getLogger("strongroom.core")
+
+#: A path the core answers before routing, without a token and whatever the seal state.
+PublicEndpoint = Callable[[Operation, dict[str, Any]], Awaitable[Response]]
 
 GENERATION_KEY = "core/generation"
 
@@ -119,6 +125,10 @@ class Core:
         self._ready = False
         self.audit: AuditBroker = NoAudit()
         self.observers: list[RequestObserver] = []
+        #: Set at the composition root: serves ``sys/metrics``.
+        self.metrics: MetricsExporter | None = None
+        #: Canonical path -> handler, set at the composition root (e.g. unauthenticated ``sys/metrics``).
+        self.public_endpoints: dict[str, PublicEndpoint] = {}
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -197,6 +207,9 @@ class Core:
         sealed_answer = await self.sealed_endpoints.try_handle(op, path, incoming)
         if sealed_answer is not None:
             return Outcome(sealed_answer, request_id, "system", op)
+        public = self.public_endpoints.get(path)
+        if public is not None:
+            return Outcome(await public(op, incoming.data), request_id, "system", op)
         if self.sealed:
             raise Sealed()
         await self._refresh()

@@ -13,6 +13,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from strongroom import __version__
+from strongroom.core.metrics.endpoint import metrics_paths
 from strongroom.core.mounts import MountEntry
 from strongroom.core.policy.acl import ACL
 from strongroom.core.sys_sealed import json_response
@@ -153,6 +154,7 @@ class SystemBackend(FrameworkBackend):
             Path("seal", {U: self._seal}),
             Path("rotate(?:/keyring)?", {U: self._rotate}),
             Path("key-status", {R: self._key_status}),
+            *metrics_paths(self.core),
             Path("internal/ui/mounts", {R: self._ui_mounts}),
             Path("internal/ui/mounts/(?P<path>.+)", {R: self._ui_mount}),
         ]

@@ -12,6 +12,7 @@ import os
 import uvloop
 
 from strongroom.config.model import ServerConfig
+from strongroom.core.metrics.barrier_usage import DEFAULT_MAX_OPERATIONS
 from strongroom.server.logging_setup import setup_logging
 from strongroom.server.settings import ListenerSettings, NodeSettings
 
@@ -41,6 +42,8 @@ def settings_from_config(config: ServerConfig) -> NodeSettings:
         log_level=config.log_level,
         workers=config.workers,
         api_addr=config.api_addr or "",
+        unauthenticated_metrics_access=config.unauthenticated_metrics_access,
+        key_rotation_max_operations=config.key_rotation_max_operations or DEFAULT_MAX_OPERATIONS,
     )
 
 

@@ -24,6 +24,7 @@ from strongroom.http.limits import RequestLimits
 from strongroom.sdk.storage import StorageBackend
 from strongroom.sdk.system import Clock
 from strongroom.server.http_protocol import VaultHttpProtocol
+from strongroom.server.metrics_setup import install_metrics
 from strongroom.server.registry import builtin_registry
 from strongroom.server.settings import ListenerSettings, NodeSettings
 
@@ -67,7 +68,9 @@ def build_core(
         storage_type=settings.storage_type,
         dev=settings.dev,
     )
-    return Core(barrier, seal, builtin_registry(), config, clock=clock, random_bytes=os.urandom)
+    core = Core(barrier, seal, builtin_registry(), config, clock=clock, random_bytes=os.urandom)
+    install_metrics(core, settings)
+    return core
 
 
 async def apply_key_event(core: Core, event: KeyEvent) -> None:

@@ -9,6 +9,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from strongroom.core.metrics.barrier_usage import DEFAULT_MAX_OPERATIONS
 from strongroom.http.limits import DEFAULT_MAX_REQUEST_SIZE
 
 
@@ -40,6 +41,8 @@ class NodeSettings:
     dev: bool = False
     dev_root_token: str | None = None
     api_addr: str = ""
+    unauthenticated_metrics_access: bool = False
+    key_rotation_max_operations: int = DEFAULT_MAX_OPERATIONS
 
     def worker_count(self) -> int:
         if self.storage_type == "inmem":

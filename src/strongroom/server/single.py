@@ -8,6 +8,7 @@ import logging
 from strongroom.core.seal import KeyEvent
 from strongroom.crypto.barrier import Barrier
 from strongroom.server.banner import print_dev_banner
+from strongroom.server.metrics_setup import metrics_running, timed_storage
 from strongroom.server.node import apply_key_event, bind_listener, build_core, local_seal_manager, serve
 from strongroom.server.registry import make_storage
 from strongroom.server.settings import NodeSettings
@@ -17,7 +18,7 @@ log = logging.getLogger("strongroom.server")
 
 async def run_single(settings: NodeSettings) -> int:
     sockets = [bind_listener(listener) for listener in settings.listeners]
-    physical = make_storage(settings.storage_type, settings.storage_options)
+    physical = timed_storage(make_storage(settings.storage_type, settings.storage_options), settings.storage_type)
     await physical.open()
     barrier = Barrier(physical)
 
@@ -31,7 +32,8 @@ async def run_single(settings: NodeSettings) -> int:
             result = await seal.initialize_with_token(1, 1, settings.dev_root_token)
             await seal.unseal_with_keys(result.keys)
             print_dev_banner(settings, result.keys[0], result.root_token)
-        await serve(core, settings, sockets)
+        async with metrics_running(core):
+            await serve(core, settings, sockets)
     finally:
         await physical.close()
         for sock in sockets:

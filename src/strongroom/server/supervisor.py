@@ -25,6 +25,7 @@ from strongroom.core.seal import KeyEvent
 from strongroom.crypto.barrier import Barrier
 from strongroom.errors import InvalidRequest
 from strongroom.server.ipc import Channel
+from strongroom.server.metrics_setup import NodeMetricsDir
 from strongroom.server.node import bind_listener, local_seal_manager
 from strongroom.server.registry import make_storage
 from strongroom.server.settings import NodeSettings
@@ -61,6 +62,7 @@ class Supervisor:
         self._stopping = False
         self._key_lock = asyncio.Lock()
         self._root_key: bytes | None = None
+        self.metrics_dir = NodeMetricsDir.create()
 
     # -- calls from workers ------------------------------------------------------------
 
@@ -126,6 +128,7 @@ class Supervisor:
                 pass_fds=[*fds, child_sock.fileno()],
                 preexec_fn=_die_with_parent,
                 stdin=asyncio.subprocess.DEVNULL,
+                env=self.metrics_dir.worker_env(),
             )
         finally:
             child_sock.close()
@@ -142,6 +145,7 @@ class Supervisor:
             assert worker.process is not None
             code = await worker.process.wait()
             worker.ready = False
+            self.metrics_dir.worker_exited(worker.process.pid)
             if worker.channel is not None:
                 worker.channel.close()
             if self._stopping:
@@ -178,4 +182,8 @@ class Supervisor:
 
 
 async def run_supervisor(settings: NodeSettings) -> int:
-    return await Supervisor(settings).run()
+    supervisor = Supervisor(settings)
+    try:
+        return await supervisor.run()
+    finally:
+        supervisor.metrics_dir.remove()

@@ -21,6 +21,7 @@ from strongroom.core.seal import KeyEvent
 from strongroom.crypto.barrier import Barrier
 from strongroom.server.ipc import Channel
 from strongroom.server.logging_setup import setup_logging
+from strongroom.server.metrics_setup import metrics_running, timed_storage
 from strongroom.server.node import apply_key_event, build_core, serve
 from strongroom.server.registry import make_storage
 from strongroom.server.remote_seal import RemoteSealManager
@@ -43,7 +44,7 @@ async def worker_main(listen_fds: list[int], ipc_fd: int) -> int:
     channel_task = asyncio.create_task(channel.serve())
     settings = NodeSettings.from_json(await channel.call("settings"))
     setup_logging(settings.log_level, f"worker-{os.getpid()}")
-    physical = make_storage(settings.storage_type, settings.storage_options)
+    physical = timed_storage(make_storage(settings.storage_type, settings.storage_options), settings.storage_type)
     await physical.open()
     barrier = Barrier(physical)
     core_ref.append(build_core(settings, physical, RemoteSealManager(channel), barrier))
@@ -51,10 +52,11 @@ async def worker_main(listen_fds: list[int], ipc_fd: int) -> int:
     sockets = [socket.socket(fileno=fd) for fd in listen_fds]
     serve_task = asyncio.create_task(serve(core_ref[0], settings, sockets))
     try:
-        done, _ = await asyncio.wait({serve_task, channel_task}, return_when=asyncio.FIRST_COMPLETED)
-        if channel_task in done:
-            log.error("supervisor channel closed; worker exiting")
-            serve_task.cancel()
+        async with metrics_running(core_ref[0]):
+            done, _ = await asyncio.wait({serve_task, channel_task}, return_when=asyncio.FIRST_COMPLETED)
+            if channel_task in done:
+                log.error("supervisor channel closed; worker exiting")
+                serve_task.cancel()
     finally:
         await physical.close()
     return 0

@@ -241,6 +241,10 @@ class TokenStore:
             return None
         return await self._alive_or_none(entry, include_pending)
 
+    async def stored_count(self) -> int:
+        """How many token entries storage holds (expired ones count until a lookup or ``tidy`` removes them)."""
+        return len(await self._records.id_hashes())
+
     async def list_accessors(self) -> list[str]:
         """Every accessor in the store (including tokens not yet found to be expired), sorted."""
         accessors: list[str] = []

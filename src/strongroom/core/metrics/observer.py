@@ -1,0 +1,54 @@
+"""Turns every finished request (a :class:`RequestRecord`) into counter and histogram updates.
+
+Labels come from bounded, non-secret facts only: mount type, mount point,
+operation, status code and auth method. The request path never becomes a
+label: it can carry user data (a secret's name, an entity's name).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from strongroom.core import telemetry
+from strongroom.core.hooks import RequestRecord
+
+#: The mount type and point reported for requests the core answers before routing
+#: (seal-status, health, init, unseal, metrics): they all live under ``sys/``.
+_SYSTEM = ("system", "sys/")
+#: Requests that matched no mount (404) or were refused before routing.
+_UNROUTED = ("none", "")
+
+
+class MetricsObserver:
+    """A :class:`strongroom.core.hooks.RequestObserver` that records request metrics.
+
+    ``after_request`` (optional) runs after each record, for per-request
+    bookkeeping that is not a metric of the request itself (the barrier usage
+    tracker counts the encryptions the request caused). It must not raise.
+    """
+
+    def __init__(self, after_request: Callable[[], None] | None = None) -> None:
+        self._after_request = after_request
+
+    def observe(self, record: RequestRecord) -> None:
+        mount_type, mount_point = _mount_labels(record)
+        operation = record.operation
+        telemetry.REQUESTS.labels(mount_type, mount_point, operation, str(record.status)).inc()
+        telemetry.REQUEST_SECONDS.labels(mount_type, operation).observe(record.duration)
+        if record.login_method:
+            # A login that raised (bad credentials) never set login_succeeded: a failure too.
+            result = "success" if record.login_succeeded else "failure"
+            telemetry.LOGINS.labels(record.login_method, result).inc()
+        if record.permission_denied:
+            telemetry.POLICY_DENIALS.labels(mount_type, operation).inc()
+        if self._after_request is not None:
+            self._after_request()
+
+
+def _mount_labels(record: RequestRecord) -> tuple[str, str]:
+    if record.mount_type:
+        return record.mount_type, record.mount_point
+    # Only the fixed first segment is looked at, never the rest of the path.
+    if record.path.startswith("sys/") or record.path == "sys":
+        return _SYSTEM
+    return _UNROUTED
