@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from strongroom.sdk.system import ManualClock
+from tests.api.api_support import started_server
+from tests.support.inprocess import InProcessServer
 from tests.support.server import ROOT_TOKEN, ServerProcess, dev_server_process, running
 
 
@@ -26,3 +29,15 @@ def dev_server(dev_server_handle: ServerProcess) -> tuple[str, str]:
 @pytest.fixture
 def tmp(tmp_path: Path) -> Path:
     return tmp_path
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def server(clock: ManualClock) -> Iterator[InProcessServer]:
+    """An in-process server: initialised and unsealed, KV v2 at ``secret/``, time moved only by ``clock``."""
+    with started_server(clock=clock) as srv:
+        yield srv

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from tests.support.inprocess import InProcessServer
 
 from strongroom.core.hooks import AuditEvent, RequestRecord
@@ -35,13 +32,6 @@ class RecordingObserver:
     def observe(self, record: RequestRecord) -> None:
         self.records.append(record)
 
-
-@pytest.fixture
-def server() -> Iterator[InProcessServer]:
-    srv = InProcessServer()
-    srv.init_and_unseal()
-    yield srv
-    srv.close()
 
 
 def test_every_routed_request_is_audited_before_and_after_it_is_served(server: InProcessServer) -> None:

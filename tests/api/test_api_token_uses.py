@@ -2,18 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from tests.support.inprocess import InProcessServer
-
-
-@pytest.fixture
-def server() -> Iterator[InProcessServer]:
-    srv = InProcessServer()
-    srv.init_and_unseal()
-    yield srv
-    srv.close()
 
 
 def test_denied_requests_spend_uses_so_probing_is_not_free(server: InProcessServer) -> None:
