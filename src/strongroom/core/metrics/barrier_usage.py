@@ -129,10 +129,11 @@ class BarrierUsage:
 
     def _status(self) -> KeyStatus | None:
         if self._barrier.sealed:
+            self._term = 0  # an unsealed barrier counts from zero again
             return None
         status = self._barrier.key_status()
-        if status.term != self._term or status.encryptions < min(self._flushed, self._counted):
-            # A new term, or a barrier sealed and unsealed again (its count restarts at zero).
+        if status.term != self._term or status.encryptions < max(self._flushed, self._counted):
+            # A new term, or a barrier sealed and unsealed again between two looks (its count restarted).
             self._term, self._flushed, self._counted = status.term, 0, 0
         return status
 
