@@ -1,16 +1,20 @@
 """Strongroom's own CPU per request, without sockets: the ASGI app called directly.
 
-    .venv/bin/python bench/request_path.py [--requests N] [--profile] [--top K] [--dir DIR]
+    .venv/bin/python bench/request_path.py [--requests N] [--kind read|write|both] [--profile] [--top K]
+                                           [--metrics workers|single] [--dir DIR]
 
-Builds one process's Core exactly as ``workers = 1`` does (SQLite storage with
-durable commits, the node's seal manager, ``build_core`` and ``make_app``),
+Builds one process's Core as a worker does (SQLite storage with durable commits
+wrapped for storage timings, the node's seal manager, ``build_core`` with its
+metrics, ``make_app``; metric values in shared files as in a multi-worker node
+unless ``--metrics single``),
 initialises, unseals and prepares it through the HTTP API shapes (KV v2 at
-``secret/``, a policy, a non-root token, one secret), then calls the ASGI app
+``secret/``, a policy, non-root tokens, one secret), then calls the ASGI app
 in a loop on uvloop with a pre-built scope. It prints the CPU time per request
 for a KV v2 read (with a child token of root, as ``bench/run.py`` uses, and with
 an orphan token, as a login would hand out: no ancestor to check) and a KV v2
-write (awaited one at a time, so each pays one durable commit). With ``--profile`` it also runs each loop under
-cProfile and prints the top functions by their own time.
+write (awaited one at a time, so each pays one durable commit). With
+``--profile`` it also runs each loop under cProfile and prints the top
+functions by their own time.
 
 What it leaves out is the HTTP stack (uvicorn, httptools, the socket writes),
 which ``bench/run.py``'s hello-world scenario measures on its own; the two
@@ -32,12 +36,6 @@ from pathlib import Path
 from typing import Any
 
 import uvloop
-
-from strongroom.core.seal import KeyEvent
-from strongroom.crypto.barrier import Barrier
-from strongroom.server.node import apply_key_event, build_core, local_seal_manager, make_app
-from strongroom.server.registry import make_storage
-from strongroom.server.settings import ListenerSettings, NodeSettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -92,9 +90,18 @@ async def prepare(workdir: Path) -> tuple[Client, dict[str, str], Any]:
     bench tokens by kind ("child": made by root with ``auth/token/create``, as the
     server benchmark uses; "orphan": no parent, like a token from a login) and the
     physical backend to close."""
+    # Imported here: prometheus_client reads its multi-process setting at import (see main).
+    from strongroom.core.seal import KeyEvent
+    from strongroom.crypto.barrier import Barrier
+    from strongroom.server.metrics_setup import timed_storage
+    from strongroom.server.node import apply_key_event, build_core, local_seal_manager, make_app
+    from strongroom.server.registry import make_storage
+    from strongroom.server.settings import ListenerSettings, NodeSettings
+
     settings = NodeSettings(storage_type="sqlite", storage_options={"path": str(workdir / "strongroom.db")},
                             workers=1, log_level="warn")
-    physical = make_storage(settings.storage_type, settings.storage_options)
+    # Wrapped exactly as a worker wraps its storage (timed for metrics).
+    physical = timed_storage(make_storage(settings.storage_type, settings.storage_options), settings.storage_type)
     await physical.open()
     barrier = Barrier(physical)
 
@@ -176,8 +183,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="also print cProfile's top functions")
     parser.add_argument("--top", type=int, default=30, help="functions to list with --profile")
     parser.add_argument("--dir", type=Path, default=None, help="directory for the SQLite file")
+    parser.add_argument("--metrics", choices=("workers", "single"), default="workers",
+                        help="metric values as a multi-worker node keeps them (files shared between processes, "
+                             "the default) or as a single-process node does (in memory)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(dir=args.dir or Path.cwd(), prefix="bench-path-") as tmp:
+        if args.metrics == "workers":
+            # What the supervisor hands each worker; must be set before prometheus_client is imported.
+            metrics_dir = Path(tmp) / "metrics"
+            metrics_dir.mkdir(mode=0o700)
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         uvloop.run(main_async(args, Path(tmp)))
     return 0
 
