@@ -7,6 +7,8 @@ secret value: they are shown to clients and written to logs.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class StrongroomError(Exception):
     """Base of every error the server raises on purpose."""
@@ -66,9 +68,17 @@ class PayloadTooLarge(StrongroomError):
 
 
 class RateLimited(StrongroomError):
-    """A quota or lockout refused the request (429)."""
+    """A quota or lockout refused the request (429).
+
+    ``headers`` go out with the answer (``Retry-After``, ``X-Ratelimit-*``); they never hold a secret.
+    """
 
     status = 429
+
+    def __init__(self, message: str = "rate limit quota exceeded", *,
+                 headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.headers: dict[str, str] = dict(headers or {})
 
 
 class InternalError(StrongroomError):

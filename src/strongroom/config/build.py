@@ -15,6 +15,14 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from strongroom.config import vault_keys
+from strongroom.config.alerts import (
+    ALERT_KEYS,
+    ALERT_VALUES,
+    WEBHOOK_KEYS,
+    WEBHOOK_VALUES,
+    AlertsConfig,
+    make_alerts_config,
+)
 from strongroom.config.locate import Path, SourceMap
 from strongroom.config.model import (
     DEFAULT_ADDRESS,
@@ -60,6 +68,7 @@ _TOP_LEVEL = frozenset(
         "ui",
         "seal",
         "telemetry",
+        "alerts",
         "pid_file",
         "workers",
         "key_rotation_max_operations",
@@ -273,6 +282,32 @@ class _Builder:
                 raise self.error(scope, f"{problem.key}: {problem.message}", problem.key) from None
         return tuple(seals)
 
+    def alerts(self, top: _Scope, data: Mapping[str, object]) -> AlertsConfig:
+        """The ``alerts { ... }`` block and its optional ``webhook { ... }`` (see config/alerts.py)."""
+        raw = data.get("alerts", {})
+        if isinstance(raw, list):
+            raise self.error(top, "alerts: only one alerts block is allowed", "alerts")
+        if not isinstance(raw, dict):
+            raise self.error(top, f"alerts: expected a block, got {kind(raw)}", "alerts")
+        scope = _Scope(("alerts",), 0, "alerts")
+        self.check_keys(scope, raw, ALERT_KEYS, frozenset())
+        values = {name: self.value(scope, raw, name, convert, default)
+                  for name, (convert, default) in ALERT_VALUES.items()}
+        hook = raw.get("webhook")
+        if hook is None:
+            return make_alerts_config(values, None)
+        if not isinstance(hook, dict):
+            expected = "only one webhook block is allowed" if isinstance(hook, list) else "expected a block"
+            raise self.error(scope, f"webhook: {expected}", "webhook")
+        inner = _Scope(("alerts", "webhook"), 0, "alerts: webhook")
+        self.check_keys(inner, hook, WEBHOOK_KEYS, frozenset())
+        for required in ("url", "secret"):
+            if required not in hook:
+                raise self.error(inner, f"{required} is required")
+        webhook = {name: self.value(inner, hook, name, convert, default)
+                   for name, (convert, default) in WEBHOOK_VALUES.items()}
+        return make_alerts_config(values, webhook)
+
     def telemetry(self, top: _Scope, data: Mapping[str, object]) -> Mapping[str, object]:
         raw = data.get("telemetry", {})
         if isinstance(raw, list):
@@ -310,6 +345,7 @@ class _Builder:
             ui=self.value(top, data, "ui", as_bool, False),
             seals=self.seals(top, data),
             telemetry=self.telemetry(top, data),
+            alerts=self.alerts(top, data),
             unauthenticated_metrics_access=self.unauthenticated_metrics_access(top, data),
             key_rotation_max_operations=self.value(top, data, "key_rotation_max_operations", _rotation_limit, None),
             pid_file=self.value(top, data, "pid_file", _optional_path, None),

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from strongroom.config.alerts import AlertsConfig
+
 DEFAULT_LEASE_TTL = 768 * 3600
 DEFAULT_MAX_REQUEST_SIZE = 32 * 1024 * 1024
 DEFAULT_MAX_REQUEST_DURATION = 90
@@ -99,6 +101,8 @@ class ServerConfig:
     ui: bool = False
     seals: tuple[SealConfig, ...] = ()
     telemetry: Mapping[str, object] = field(default_factory=_empty, repr=False)
+    #: The ``alerts { ... }`` block (``strongroom.config.alerts``); defaults without one.
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
     unauthenticated_metrics_access: bool = False
     key_rotation_max_operations: int | None = None
     pid_file: str | None = None

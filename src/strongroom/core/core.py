@@ -18,10 +18,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from strongroom.core.acl_cache import AclCache
+from strongroom.core.alerts.feed import AlertFeed, NoDetector
+from strongroom.core.alerts.signals import TAG_BOUND_CIDR_VIOLATION
 from strongroom.core.hooks import AuditBroker, AuditEvent, NoAudit, RequestObserver, RequestRecord, notify
 from strongroom.core.mount_manager import MountManager
 from strongroom.core.policy.canonical import canonical_request_path
 from strongroom.core.policy.store import PolicyStore
+from strongroom.core.quotas.enforcer import QuotaEnforcer
 from strongroom.core.registry import Registry
 from strongroom.core.seal import SealManager
 from strongroom.core.sys_sealed import SealedSystemEndpoints
@@ -72,6 +75,8 @@ class Outcome:
     request_id: str
     mount_type: str = ""
     operation: Operation = Operation.READ
+    #: Extra response headers (rate-limit quota headers when enabled).
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def status(self) -> int:
@@ -125,6 +130,10 @@ class Core:
         self._ready = False
         self.audit: AuditBroker = NoAudit()
         self.observers: list[RequestObserver] = []
+        #: Rate-limit quotas (``sys/quotas``); the composition root hands it the node's shared counter.
+        self.quotas = QuotaEnforcer(StorageView(barrier, "sys/quotas/"))
+        #: Where ``sys/alerts`` reads recent alerts from; set at the composition root.
+        self.alert_feed: AlertFeed = NoDetector()
         #: Set at the composition root: serves ``sys/metrics``.
         self.metrics: MetricsExporter | None = None
         #: Canonical path -> handler, set at the composition root (e.g. unauthenticated ``sys/metrics``).
@@ -140,12 +149,14 @@ class Core:
         generation = await self.physical.get(GENERATION_KEY)
         await self.policies.ensure_default()
         await self.mounts.load()
+        await self.quotas.load()
         self._generation = generation
         self._ready = True
 
     async def pre_seal(self) -> None:
         self._ready = False
         await self.mounts.unload()
+        self.quotas.clear()
         self.acls.invalidate()
         self._generation = None
 
@@ -159,6 +170,7 @@ class Core:
         await self.physical.put(GENERATION_KEY, value)
         self._generation = value
         await self.mounts.load()
+        await self.quotas.load()
         self.acls.invalidate()
 
     async def _refresh(self) -> None:
@@ -166,6 +178,7 @@ class Core:
         if current != self._generation:
             self._generation = current
             await self.mounts.load()
+            await self.quotas.load()
             self.acls.invalidate()
 
     # -- the request path --------------------------------------------------------
@@ -216,9 +229,10 @@ class Core:
 
         matched = self.mounts.router.match(path)
         if matched is None:
+            await self._check_quota(path, incoming.remote_addr, None)
             # Authenticate first so that callers without a valid token learn
             # nothing about which mounts exist (403 before 404, as in Vault).
-            caller = await self._authenticate(incoming.token, incoming.remote_addr)
+            caller = await self._authenticate(incoming.token, incoming.remote_addr, record)
             acl = await self.acls.for_policies(caller.policies)
             if not acl.authorize(op.value, path, incoming.data).allowed:
                 raise PermissionDenied()
@@ -243,6 +257,7 @@ class Core:
             request_id=request_id,
         )
         event = AuditEvent(request=req, mount=entry, client_token=incoming.token)
+        quota_headers = await self._check_quota(path, incoming.remote_addr, event)
 
         if _matches_any(backend.unauthenticated_paths(), rel_path):
             req.unauthenticated = True
@@ -252,7 +267,7 @@ class Core:
             if record.login_method:
                 record.login_succeeded = response is not None and response.auth is not None
         else:
-            token_entry = await self._authenticate(incoming.token, incoming.remote_addr)
+            token_entry = await self._authenticate(incoming.token, incoming.remote_addr, record)
             event.token = token_entry
             record.accessor = token_entry.accessor
             record.entity_id = token_entry.entity_id
@@ -270,7 +285,9 @@ class Core:
             finally:
                 if last_use:
                     await self.tokens.revoke_tree(token_entry)
-        return Outcome(response, request_id, entry.type, req.operation)
+        if response is not None and response.tags:
+            record.tags.update(response.tags)
+        return Outcome(response, request_id, entry.type, req.operation, headers=quota_headers)
 
     async def _serve(self, backend: LogicalBackend, req: Request, event: AuditEvent) -> Response | None:
         """Audit the request, run the backend, mint a login token, audit the answer (fail closed)."""
@@ -297,6 +314,22 @@ class Core:
         await self.audit.log_request(event)
         await self.audit.log_response(event)
 
+    async def _check_quota(self, path: str, remote_addr: str, event: AuditEvent | None) -> dict[str, str]:
+        """Rate-limit quotas, before the token is looked at (Vault's order). 429 when refused.
+
+        Answers the headers to send with the response (empty unless enabled). A refusal
+        of a routed request is audited when the quota configuration asks for it.
+        """
+        verdict = self.quotas.check(path, remote_addr)
+        if verdict is None:
+            return {}
+        if not verdict.allowed:
+            error = verdict.error(path)
+            if event is not None and self.quotas.audit_rejections:
+                await self._audit_refusal(event, error)
+            raise error
+        return verdict.headers
+
     async def _authorize(self, req: Request, backend: LogicalBackend, token_entry: TokenEntry, path: str) -> None:
         """Fill in the caller, resolve create-vs-update, and apply the ACL (403 on refusal)."""
         req.caller = Caller(
@@ -318,11 +351,19 @@ class Core:
             log.info("permission denied: %s %s needs sudo", req.operation.value, path)
             raise PermissionDenied()
 
-    async def _authenticate(self, token: str, remote_addr: str) -> TokenEntry:
+    async def _authenticate(
+        self, token: str, remote_addr: str, record: RequestRecord | None = None
+    ) -> TokenEntry:
         if not token:
             raise PermissionDenied()
         entry = await self.tokens.lookup(token)
-        if entry is None or not entry.allows_address(remote_addr):
+        if entry is None:
+            raise PermissionDenied()
+        if not entry.allows_address(remote_addr):
+            if record is not None:
+                # A valid token used from outside its bound CIDRs was likely stolen: observers alert.
+                record.tags[TAG_BOUND_CIDR_VIOLATION] = "1"
+                record.accessor = entry.accessor
             raise PermissionDenied()
         return entry
 

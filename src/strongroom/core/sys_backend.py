@@ -13,9 +13,11 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from strongroom import __version__
+from strongroom.core.alerts.sys_paths import alert_paths
 from strongroom.core.metrics.endpoint import metrics_paths
 from strongroom.core.mounts import MountEntry
 from strongroom.core.policy.acl import ACL
+from strongroom.core.quotas.sys_paths import quota_paths
 from strongroom.core.sys_sealed import json_response
 from strongroom.errors import InvalidRequest, NotFound, PermissionDenied
 from strongroom.sdk.fields import Field, FieldData
@@ -154,6 +156,8 @@ class SystemBackend(FrameworkBackend):
             Path("seal", {U: self._seal}),
             Path("rotate(?:/keyring)?", {U: self._rotate}),
             Path("key-status", {R: self._key_status}),
+            *alert_paths(self.core),
+            *quota_paths(self.core),
             *metrics_paths(self.core),
             Path("internal/ui/mounts", {R: self._ui_mounts}),
             Path("internal/ui/mounts/(?P<path>.+)", {R: self._ui_mount}),

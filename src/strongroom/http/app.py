@@ -9,14 +9,20 @@ here and nowhere else.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
 
 from strongroom.core.core import IncomingRequest, Outcome
-from strongroom.errors import InvalidRequest, PayloadTooLarge, StrongroomError, UnsupportedOperation
+from strongroom.errors import (
+    InvalidRequest,
+    PayloadTooLarge,
+    RateLimited,
+    StrongroomError,
+    UnsupportedOperation,
+)
 from strongroom.http.limits import RequestLimits, check_json_shape
 from strongroom.http.render import render_outcome
 from strongroom.sdk.logical import Operation
@@ -60,8 +66,12 @@ class VaultApp:
             incoming = await self._parse(scope, receive)
             outcome = await self.handler(incoming)
             status, headers, body = render_outcome(outcome)
+            if outcome.headers:
+                headers = [*headers, *_header_pairs(outcome.headers)]
         except StrongroomError as exc:
             status, headers, body = exc.status, _JSON_HEADERS, orjson.dumps({"errors": exc.errors})
+            if isinstance(exc, RateLimited) and exc.headers:
+                headers = [*headers, *_header_pairs(exc.headers)]
         except Exception:
             log.exception("internal error while serving %s %s", scope["method"], scope["path"])
             status, headers, body = 500, _JSON_HEADERS, b'{"errors":["internal error"]}'
@@ -139,6 +149,10 @@ class VaultApp:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
+
+
+def _header_pairs(extra: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in extra.items()]
 
 
 def _not_found() -> StrongroomError:

@@ -116,6 +116,10 @@ class RawResponse:
     body: bytes
 
 
+#: A response tag (see ``Response.tags``): this answer revealed a honeytoken's data.
+TAG_CANARY = "canary"
+
+
 @dataclass(slots=True)
 class Response:
     data: dict[str, Any] | None = None
@@ -125,6 +129,10 @@ class Response:
     raw: RawResponse | None = None
     #: Overrides the HTTP status (e.g. KV v2 answers 404 *with* a body for a deleted version).
     status: int | None = None
+    #: Facts for the core's request observers, never sent to the client: short, non-secret strings
+    #: (e.g. ``{"canary": "true"}`` on a read of a honeytoken). The core copies them into the
+    #: RequestRecord (``strongroom.core.hooks``); the alert detector reads them there.
+    tags: dict[str, str] = field(default_factory=dict)
 
     @staticmethod
     def list_of(keys: Sequence[str], extra: Mapping[str, Any] | None = None) -> Response:

@@ -65,6 +65,12 @@ class Channel:
         finally:
             self._pending.pop(msg_id, None)
 
+    async def notify(self, op: str, args: dict[str, Any] | None = None) -> None:
+        """Send a call nobody answers (fire-and-forget): the other end runs it and replies nothing."""
+        if self._closed:
+            raise ChannelClosed()
+        await self._send({"op": op, "args": args or {}})
+
     async def _send(self, message: dict[str, Any]) -> None:
         payload = orjson.dumps(message)
         async with self._write_lock:
@@ -107,7 +113,7 @@ class Channel:
             future.set_exception(exc)
 
     async def _answer(self, message: dict[str, Any]) -> None:
-        reply: dict[str, Any] = {"id": message["id"]}
+        reply: dict[str, Any] = {"id": message.get("id")}
         try:
             reply["result"] = await self._handler(message["op"], message.get("args") or {})
             reply["ok"] = True
@@ -118,6 +124,8 @@ class Channel:
             log.exception("IPC handler for %r failed", message.get("op"))
             reply["ok"] = False
             reply["error"] = {"status": 500, "message": "internal error", "errors": ["internal error"]}
+        if reply["id"] is None:
+            return  # a notification: nobody waits for the answer
         with contextlib.suppress(ConnectionError):
             await self._send(reply)
 

@@ -77,7 +77,7 @@ def run_server(
     if settings.worker_count() == 1:
         from strongroom.server.single import run_single
 
-        return uvloop.run(run_single(settings))
+        return uvloop.run(run_single(settings, config.alerts if config is not None else None))
     from strongroom.server.supervisor import run_supervisor
 
-    return uvloop.run(run_supervisor(settings))
+    return uvloop.run(run_supervisor(settings, config.alerts if config is not None else None))

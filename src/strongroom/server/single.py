@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import logging
 
+from strongroom.config.alerts import AlertsConfig
+from strongroom.core.alerts import report
+from strongroom.core.alerts.signals import SEALED
 from strongroom.core.seal import KeyEvent
 from strongroom.crypto.barrier import Barrier
+from strongroom.server.alerts_setup import single_process_service
 from strongroom.server.banner import print_dev_banner
 from strongroom.server.metrics_setup import metrics_running, timed_storage
 from strongroom.server.node import apply_key_event, bind_listener, build_core, local_seal_manager, serve
@@ -16,17 +20,20 @@ from strongroom.server.settings import NodeSettings
 log = logging.getLogger("strongroom.server")
 
 
-async def run_single(settings: NodeSettings) -> int:
+async def run_single(settings: NodeSettings, alerts: AlertsConfig | None = None) -> int:
     sockets = [bind_listener(listener) for listener in settings.listeners]
     physical = timed_storage(make_storage(settings.storage_type, settings.storage_options), settings.storage_type)
     await physical.open()
     barrier = Barrier(physical)
 
     async def on_key(event: KeyEvent) -> None:
+        if event.kind == "sealed":
+            report(SEALED)
         await apply_key_event(core, event)
 
     seal = local_seal_manager(barrier, on_key, settings.storage_type)
     core = build_core(settings, physical, seal, barrier)
+    alert_service = single_process_service(alerts or AlertsConfig(), core)
     try:
         if settings.dev:
             result = await seal.initialize_with_token(1, 1, settings.dev_root_token)
@@ -34,6 +41,7 @@ async def run_single(settings: NodeSettings) -> int:
             print_dev_banner(settings, result.keys[0], result.root_token)
         async with metrics_running(core):
             await serve(core, settings, sockets)
+        await alert_service.flush(5)
     finally:
         await physical.close()
         for sock in sockets:

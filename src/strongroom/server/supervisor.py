@@ -21,9 +21,14 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from strongroom.config.alerts import AlertsConfig
+from strongroom.core.alerts import report
+from strongroom.core.alerts.signals import SEALED
+from strongroom.core.quotas.counter import create_table_fd
 from strongroom.core.seal import KeyEvent
 from strongroom.crypto.barrier import Barrier
 from strongroom.errors import InvalidRequest
+from strongroom.server import alerts_setup
 from strongroom.server.ipc import Channel
 from strongroom.server.metrics_setup import NodeMetricsDir
 from strongroom.server.node import bind_listener, local_seal_manager
@@ -52,8 +57,13 @@ class WorkerHandle:
 
 
 class Supervisor:
-    def __init__(self, settings: NodeSettings) -> None:
+    def __init__(self, settings: NodeSettings, alerts: AlertsConfig | None = None) -> None:
         self.settings = settings
+        # The node's alert detector and quota table live here, once (see server.alerts_setup).
+        self.alerts = alerts_setup.build_service(
+            alerts or AlertsConfig(), alerts_setup.RemoteMetricSink(self._count_alert)
+        )
+        self.quota_fd = create_table_fd()
         self.sockets = [bind_listener(listener) for listener in settings.listeners]
         self.physical = make_storage(settings.storage_type, settings.storage_options)
         self.barrier = Barrier(self.physical)
@@ -87,11 +97,18 @@ class Supervisor:
                 return True
             if op == "rotate":
                 return await self.seal.rotate()
+            if op in alerts_setup.SUPERVISOR_OPS:
+                return alerts_setup.supervisor_call(self.alerts, op, args)
             raise InvalidRequest(f"unknown supervisor operation {op!r}")
 
         return handle
 
+    async def _count_alert(self, kind: str) -> None:
+        await alerts_setup.count_in_a_worker([w.channel for w in self.workers if w.ready], kind)
+
     async def _broadcast(self, event: KeyEvent) -> None:
+        if event.kind == "sealed":
+            report(SEALED)
         async with self._key_lock:
             if event.kind == "unsealed":
                 self._root_key = event.root_key
@@ -125,7 +142,8 @@ class Supervisor:
                 sys.executable, "-m", "strongroom.server.worker",
                 "--listen-fds", ",".join(map(str, fds)),
                 "--ipc-fd", str(child_sock.fileno()),
-                pass_fds=[*fds, child_sock.fileno()],
+                "--quota-fd", str(self.quota_fd),
+                pass_fds=[*fds, child_sock.fileno(), self.quota_fd],
                 preexec_fn=_die_with_parent,
                 stdin=asyncio.subprocess.DEVNULL,
                 env=self.metrics_dir.worker_env(),
@@ -162,6 +180,7 @@ class Supervisor:
         watchers = [asyncio.create_task(self._watch(w)) for w in self.workers]
         await stop.wait()
         self._stopping = True
+        await self.alerts.flush(5)  # while workers still run: they count the alerts metric
         log.info("shutting down: stopping %d workers", len(self.workers))
         for worker in self.workers:
             if worker.process is not None and worker.process.returncode is None:
@@ -181,8 +200,8 @@ class Supervisor:
         return 0
 
 
-async def run_supervisor(settings: NodeSettings) -> int:
-    supervisor = Supervisor(settings)
+async def run_supervisor(settings: NodeSettings, alerts: AlertsConfig | None = None) -> int:
+    supervisor = Supervisor(settings, alerts)
     try:
         return await supervisor.run()
     finally:

@@ -19,6 +19,7 @@ from typing import Any
 from strongroom.core.core import Core
 from strongroom.core.seal import KeyEvent
 from strongroom.crypto.barrier import Barrier
+from strongroom.server.alerts_setup import count_alert_here, wire_worker
 from strongroom.server.ipc import Channel
 from strongroom.server.logging_setup import setup_logging
 from strongroom.server.metrics_setup import metrics_running, timed_storage
@@ -30,10 +31,12 @@ from strongroom.server.settings import NodeSettings
 log = logging.getLogger("strongroom.worker")
 
 
-async def worker_main(listen_fds: list[int], ipc_fd: int) -> int:
+async def worker_main(listen_fds: list[int], ipc_fd: int, quota_fd: int | None = None) -> int:
     core_ref: list[Core] = []
 
     async def on_supervisor_call(op: str, args: dict[str, Any]) -> Any:
+        if op == "alert_raised":
+            return count_alert_here(args)
         if op != "key":
             raise ValueError(f"unknown supervisor call {op!r}")
         root_key = base64.b64decode(args["root_key"]) if args.get("root_key") else None
@@ -48,6 +51,7 @@ async def worker_main(listen_fds: list[int], ipc_fd: int) -> int:
     await physical.open()
     barrier = Barrier(physical)
     core_ref.append(build_core(settings, physical, RemoteSealManager(channel), barrier))
+    wire_worker(core_ref[0], channel, quota_fd)
     await channel.call("ready")
     sockets = [socket.socket(fileno=fd) for fd in listen_fds]
     serve_task = asyncio.create_task(serve(core_ref[0], settings, sockets))
@@ -66,13 +70,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="strongroom-worker")
     parser.add_argument("--listen-fds", required=True)
     parser.add_argument("--ipc-fd", type=int, required=True)
+    parser.add_argument("--quota-fd", type=int, default=None)
     args = parser.parse_args(argv)
     if os.getppid() == 1:
         return 1  # the supervisor died before PR_SET_PDEATHSIG took effect
     fds = [int(fd) for fd in args.listen_fds.split(",") if fd]
     import uvloop
 
-    return uvloop.run(worker_main(fds, args.ipc_fd))
+    return uvloop.run(worker_main(fds, args.ipc_fd, args.quota_fd))
 
 
 if __name__ == "__main__":

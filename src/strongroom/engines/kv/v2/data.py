@@ -6,7 +6,7 @@ from typing import Any
 
 from strongroom.errors import CheckAndSetMismatch, InvalidRequest, NotFound
 from strongroom.sdk.fields import FieldData, FieldType, coerce
-from strongroom.sdk.logical import Request, Response
+from strongroom.sdk.logical import TAG_CANARY, Request, Response
 from strongroom.sdk.storage import Precondition
 
 from ..common import encode_entry, is_secret_path, lookup_path, secret_path
@@ -88,7 +88,11 @@ class DataHandlers:
         if data is None:  # destroyed or pruned by a writer since the metadata was read
             raise NotFound()
         body["data"] = data
-        return Response(data=body)
+        response = Response(data=body)
+        if (meta.custom_metadata or {}).get("canary", "").strip().lower() == "true":
+            # A honeytoken: no one has a reason to read it, so the core's alert detector hears of it.
+            response.tags[TAG_CANARY] = "true"
+        return response
 
     async def write(self, req: Request, fd: FieldData) -> Response:
         path = secret_path(fd.get("path"))
