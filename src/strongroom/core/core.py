@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING, Any
 from strongroom.core.acl_cache import AclCache
 from strongroom.core.alerts.feed import AlertFeed, NoDetector
 from strongroom.core.alerts.signals import TAG_BOUND_CIDR_VIOLATION
-from strongroom.core.hooks import AuditBroker, AuditEvent, NoAudit, RequestObserver, RequestRecord, notify
+from strongroom.core.hooks import (
+    AuditBroker,
+    AuditEvent,
+    BarrierState,
+    NoAudit,
+    RequestObserver,
+    RequestRecord,
+    notify,
+)
 from strongroom.core.mount_manager import MountManager
 from strongroom.core.policy.canonical import canonical_request_path
 from strongroom.core.policy.store import PolicyStore
@@ -130,6 +138,8 @@ class Core:
         self._ready = False
         self.audit: AuditBroker = NoAudit()
         self.observers: list[RequestObserver] = []
+        #: Per-process tables kept in the barrier, reloaded with the mounts (set at the composition root).
+        self.states: list[BarrierState] = []
         #: Rate-limit quotas (``sys/quotas``); the composition root hands it the node's shared counter.
         self.quotas = QuotaEnforcer(StorageView(barrier, "sys/quotas/"))
         #: Where ``sys/alerts`` reads recent alerts from; set at the composition root.
@@ -150,11 +160,14 @@ class Core:
         await self.policies.ensure_default()
         await self.mounts.load()
         await self.quotas.load()
+        await self._load_states()
         self._generation = generation
         self._ready = True
 
     async def pre_seal(self) -> None:
         self._ready = False
+        for state in self.states:
+            await state.unload()
         await self.mounts.unload()
         self.quotas.clear()
         self.acls.invalidate()
@@ -171,6 +184,7 @@ class Core:
         self._generation = value
         await self.mounts.load()
         await self.quotas.load()
+        await self._load_states()
         self.acls.invalidate()
 
     async def _refresh(self) -> None:
@@ -179,7 +193,12 @@ class Core:
             self._generation = current
             await self.mounts.load()
             await self.quotas.load()
+            await self._load_states()
             self.acls.invalidate()
+
+    async def _load_states(self) -> None:
+        for state in self.states:
+            await state.load()
 
     # -- the request path --------------------------------------------------------
 
@@ -267,7 +286,12 @@ class Core:
             if record.login_method:
                 record.login_succeeded = response is not None and response.auth is not None
         else:
-            token_entry = await self._authenticate(incoming.token, incoming.remote_addr, record)
+            try:
+                token_entry = await self._authenticate(incoming.token, incoming.remote_addr, record)
+            except PermissionDenied as refused:
+                # On record too: an unknown, expired or misplaced token is what a thief's probe looks like.
+                await self._audit_refusal(event, refused)
+                raise
             event.token = token_entry
             record.accessor = token_entry.accessor
             record.entity_id = token_entry.entity_id

@@ -43,6 +43,18 @@ class AuditBroker(Protocol):
         """Record the answer before it is sent; raise when no enabled device recorded it."""
 
 
+class BarrierState(Protocol):
+    """Per-process state read from the barrier beside mounts and policies (e.g. the audit device table).
+
+    ``load`` runs after unseal and again whenever the storage generation changes (a
+    change made through any process), ``unload`` before the barrier seals.
+    """
+
+    async def load(self) -> None: ...
+
+    async def unload(self) -> None: ...
+
+
 class NoAudit:
     """The broker while no audit device is enabled: nothing to record, nothing to refuse."""
 

@@ -129,9 +129,14 @@ class SystemBackend(FrameworkBackend):
         self.core = core
 
     def sudo_paths(self) -> list[str]:
-        return [r"auth/.+", "seal", "rotate", "rotate/keyring"]
+        from strongroom.core.audit.endpoints import SUDO_PATHS as AUDIT_SUDO_PATHS
+
+        return [r"auth/.+", "seal", "rotate", "rotate/keyring", *AUDIT_SUDO_PATHS]
 
     def paths(self) -> list[Path]:
+        # Imported here: the audit endpoints use this module's answer shapes.
+        from strongroom.core.audit.endpoints import audit_paths
+
         return [
             Path("mounts/?", {R: self._list_mounts}),
             Path("mounts/(?P<path>.+)/tune", {R: self._read_tune("secret"), U: self._tune("secret")},
@@ -159,6 +164,7 @@ class SystemBackend(FrameworkBackend):
             *alert_paths(self.core),
             *quota_paths(self.core),
             *metrics_paths(self.core),
+            *audit_paths(self.core),
             Path("internal/ui/mounts", {R: self._ui_mounts}),
             Path("internal/ui/mounts/(?P<path>.+)", {R: self._ui_mount}),
         ]
