@@ -9,6 +9,7 @@ from typing import ClassVar
 from strongroom.core.tokens.backend import TokenBackend
 from strongroom.core.tokens.store import TokenStore
 from strongroom.engines.kv import KVBackend
+from strongroom.engines.pki import PKIBackend
 from strongroom.sdk.backend_testing import LogicalBackendConformance
 from strongroom.sdk.logical import BackendContext, LogicalBackend, Operation
 from strongroom.sdk.storage import StorageBackend
@@ -53,3 +54,17 @@ class TestTokenBackendConformance(InmemConformance):
     def make_backend(self, ctx: BackendContext) -> LogicalBackend:
         store = TokenStore(InmemBackend(), clock=time.time, random_bytes=os.urandom)
         return TokenBackend(ctx, store)
+
+
+class TestPKIConformance(InmemConformance):
+    sample_paths: ClassVar[Samples] = (
+        (U, "root/generate/internal", {"common_name": "ca.example.com", "key_type": "ec", "ttl": "240h"}),
+        (U, "roles/web", {"allowed_domains": "example.com", "allow_subdomains": True, "key_type": "ec", "ttl": "1h"}),
+        (U, "issue/web", {"common_name": "www.example.com"}),
+        (R, "ca/pem", {}),
+        (R, "crl", {}),
+    )
+    unsupported = (D, "ca/pem")
+
+    def make_backend(self, ctx: BackendContext) -> LogicalBackend:
+        return PKIBackend(ctx)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from strongroom.core.registry import Registry
 from strongroom.engines.kv import KVBackend
+from strongroom.engines.pki import PKIBackend
 from strongroom.errors import ConfigError
 from strongroom.sdk.storage import StorageBackend
 from strongroom.storage.inmem import InmemBackend
@@ -13,6 +14,7 @@ from strongroom.storage.sqlite import SQLiteBackend
 def builtin_registry() -> Registry:
     registry = Registry()
     registry.secrets["kv"] = KVBackend
+    registry.secrets["pki"] = PKIBackend
     registry.aliases["kv-v2"] = ("kv", {"version": "2"})
     registry.aliases["generic"] = ("kv", {"version": "1"})
     return registry
