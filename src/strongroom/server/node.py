@@ -23,6 +23,7 @@ from strongroom.http.app import VaultApp
 from strongroom.http.limits import RequestLimits
 from strongroom.sdk.storage import StorageBackend
 from strongroom.sdk.system import Clock
+from strongroom.server.audit_setup import close_audit, install_audit, reopen_audit
 from strongroom.server.http_protocol import VaultHttpProtocol
 from strongroom.server.metrics_setup import install_metrics
 from strongroom.server.registry import builtin_registry
@@ -70,6 +71,7 @@ def build_core(
     )
     core = Core(barrier, seal, builtin_registry(), config, clock=clock, random_bytes=os.urandom)
     install_metrics(core, settings)
+    install_audit(core)
     return core
 
 
@@ -149,11 +151,13 @@ async def serve(core: Core, settings: NodeSettings, sockets: list[socket.socket]
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop)
+    loop.add_signal_handler(signal.SIGHUP, reopen_audit, core)
     try:
         await asyncio.gather(*(srv.serve(sockets=[sock]) for srv, sock in zip(servers, sockets, strict=True)))
     finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
+        await close_audit(core)
 
 
 def make_app(core: Core, listener: ListenerSettings) -> VaultApp:

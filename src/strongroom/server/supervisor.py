@@ -171,12 +171,19 @@ class Supervisor:
             log.error("worker %d exited with %s; restarting", worker.index, code)
             await asyncio.sleep(RESTART_BACKOFF)
 
+    def _forward_hangup(self) -> None:
+        """SIGHUP is for the workers: each one reopens its audit files (log rotation)."""
+        for worker in self.workers:
+            if worker.ready and worker.process is not None and worker.process.returncode is None:
+                worker.process.send_signal(signal.SIGHUP)
+
     async def run(self) -> int:
         await self.physical.open()
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, self._forward_hangup)
         watchers = [asyncio.create_task(self._watch(w)) for w in self.workers]
         await stop.wait()
         self._stopping = True
