@@ -90,10 +90,14 @@ async def apply_key_event(core: Core, event: KeyEvent) -> None:
         await core.barrier.reload_keyring()
 
 
-def bind_listener(listener: ListenerSettings) -> socket.socket:
+def bind_listener(listener: ListenerSettings, *, reuse_port: bool = False) -> socket.socket:
+    """A listening socket for ``listener``. With ``reuse_port`` several sockets share the
+    port and the kernel spreads new connections evenly across them (one per worker)."""
     family = socket.AF_INET6 if ":" in listener.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((listener.host, listener.port))
     sock.listen(2048)
     sock.set_inheritable(True)

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import ctypes
 import logging
+import os
 import signal
 import socket
 import sys
@@ -37,14 +37,7 @@ from strongroom.server.settings import NodeSettings
 
 log = logging.getLogger("strongroom.supervisor")
 
-_PR_SET_PDEATHSIG = 1
 RESTART_BACKOFF = 0.5
-
-
-def _die_with_parent() -> None:
-    """Runs in the child between fork and exec: SIGKILL when the supervisor goes away."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 @dataclass
@@ -64,7 +57,13 @@ class Supervisor:
             alerts or AlertsConfig(), alerts_setup.RemoteMetricSink(self._count_alert)
         )
         self.quota_fd = create_table_fd()
-        self.sockets = [bind_listener(listener) for listener in settings.listeners]
+        # One set of SO_REUSEPORT sockets per worker: the kernel balances connections
+        # across them evenly (a shared accept queue favours whichever worker wakes first).
+        # The supervisor keeps them open, so connections queue while a worker restarts.
+        self.worker_sockets = [
+            [bind_listener(listener, reuse_port=True) for listener in settings.listeners]
+            for _ in range(settings.worker_count())
+        ]
         self.physical = make_storage(settings.storage_type, settings.storage_options)
         self.barrier = Barrier(self.physical)
         self.seal = local_seal_manager(self.barrier, self._broadcast, settings.storage_type)
@@ -136,15 +135,15 @@ class Supervisor:
     async def _spawn(self, worker: WorkerHandle) -> None:
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         child_sock.set_inheritable(True)
-        fds = [s.fileno() for s in self.sockets]
+        fds = [s.fileno() for s in self.worker_sockets[worker.index]]
         try:
             worker.process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "strongroom.server.worker",
                 "--listen-fds", ",".join(map(str, fds)),
                 "--ipc-fd", str(child_sock.fileno()),
                 "--quota-fd", str(self.quota_fd),
+                "--supervisor-pid", str(os.getpid()),
                 pass_fds=[*fds, child_sock.fileno(), self.quota_fd],
-                preexec_fn=_die_with_parent,
                 stdin=asyncio.subprocess.DEVNULL,
                 env=self.metrics_dir.worker_env(),
             )
@@ -202,8 +201,9 @@ class Supervisor:
             task.cancel()
         self.barrier.seal()
         await self.physical.close()
-        for sock in self.sockets:
-            sock.close()
+        for sockets in self.worker_sockets:
+            for sock in sockets:
+                sock.close()
         return 0
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import ctypes
 import logging
 import os
+import signal
 import socket
 import sys
 from typing import Any
@@ -29,6 +31,8 @@ from strongroom.server.remote_seal import RemoteSealManager
 from strongroom.server.settings import NodeSettings
 
 log = logging.getLogger("strongroom.worker")
+
+_PR_SET_PDEATHSIG = 1
 
 
 async def worker_main(listen_fds: list[int], ipc_fd: int, quota_fd: int | None = None) -> int:
@@ -66,14 +70,27 @@ async def worker_main(listen_fds: list[int], ipc_fd: int, quota_fd: int | None =
     return 0
 
 
+def _die_with_supervisor() -> None:
+    """Ask the kernel for SIGKILL when our parent (the supervisor) dies, even by ``kill -9``.
+
+    Armed here, first thing after exec, rather than in a pre-exec hook: code run
+    between fork and exec in a process with threads can deadlock.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="strongroom-worker")
     parser.add_argument("--listen-fds", required=True)
     parser.add_argument("--ipc-fd", type=int, required=True)
     parser.add_argument("--quota-fd", type=int, default=None)
+    parser.add_argument("--supervisor-pid", type=int, required=True)
     args = parser.parse_args(argv)
-    if os.getppid() == 1:
-        return 1  # the supervisor died before PR_SET_PDEATHSIG took effect
+    _die_with_supervisor()
+    if os.getppid() != args.supervisor_pid:
+        return 1  # the supervisor died before the death signal was armed
     fds = [int(fd) for fd in args.listen_fds.split(",") if fd]
     import uvloop
 
