@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from strongroom import __version__
-from strongroom.cli.commands import generic, kv, login, operator, policy, secrets, server, status, token
+from strongroom.cli.commands import audit, generic, kv, login, operator, policy, secrets, server, status, token
 from strongroom.cli.errors import LOCAL_ERROR, CliError
 from strongroom.cli.flags import VaultGroup
 
@@ -61,7 +61,7 @@ def cli() -> None:
     """
 
 
-for module in (status, operator, login, token, policy, secrets, kv, generic, server):
+for module in (status, operator, login, token, policy, secrets, kv, generic, server, audit):
     module.register(cli)
 
 
