@@ -132,7 +132,8 @@ def test_no_store_issues_without_recording(rooted) -> None:
     rooted.role("ephemeral", no_store=True, generate_lease=True)
     before = rooted.contents()
     response = rooted.call(UPDATE, "issue/ephemeral", {"common_name": "www.example.com"})
-    assert response is not None and response.data is not None
+    assert response is not None
+    assert response.data is not None
     assert response.secret is None  # no_store implies no lease, as in Vault
     assert rooted.contents() == before
     serial = response.data["serial_number"]
@@ -142,7 +143,9 @@ def test_no_store_issues_without_recording(rooted) -> None:
 def test_generate_lease_carries_the_lease_terms(rooted) -> None:
     rooted.role("leased", generate_lease=True, ttl="3h")
     response = rooted.call(UPDATE, "issue/leased", {"common_name": "www.example.com"})
-    assert response is not None and response.secret is not None and response.data is not None
+    assert response is not None
+    assert response.secret is not None
+    assert response.data is not None
     assert response.secret.ttl == 3 * HOUR
     assert response.secret.renewable is False
     assert response.secret.internal == {"serial_number": response.data["serial_number"]}
@@ -205,7 +208,8 @@ def test_a_default_ttl_beyond_the_mount_max_is_shortened_with_vaults_warning(mak
     pki.root(ttl="48h")
     pki.role("long", ttl="100h")
     response = pki.call(UPDATE, "issue/long", {"common_name": "www.example.com"})
-    assert response is not None and response.data is not None
+    assert response is not None
+    assert response.data is not None
     assert _lifetime(response.data) == 48 * HOUR
     assert "longer than the permitted maximum" in response.warnings[0]
 
