@@ -219,14 +219,19 @@ def _check_chain(lines: list[_Line], public_key: Ed25519PublicKey) -> list[Probl
 def _check_sequence(ordered: list[_Line], short: str) -> list[Problem]:
     problems: list[Problem] = []
     if ordered[0].seq != 1:
-        problems.append(_problem("deleted", ordered[0], f"chain {short} starts at seq {ordered[0].seq}: seq 1 to "
-                                                        f"{ordered[0].seq - 1} are missing (deleted, or a file of "
-                                                        "the log was not given)"))
+        gone = _seq_range(1, ordered[0].seq - 1)
+        problems.append(_problem("deleted", ordered[0], f"chain {short} starts at seq {ordered[0].seq}: {gone} "
+                                                        "missing (deleted, or a file of the log was not given)"))
     for previous, line in itertools.pairwise(ordered):
         if line.seq != previous.seq + 1:
-            problems.append(_problem("deleted", line, f"chain {short} seq {previous.seq + 1} to {line.seq - 1} are "
-                                                      f"missing between {previous.where()} and here"))
+            gone = _seq_range(previous.seq + 1, line.seq - 1)
+            problems.append(_problem("deleted", line, f"chain {short} {gone} missing between {previous.where()} "
+                                                      "and here"))
     return problems
+
+
+def _seq_range(low: int, high: int) -> str:
+    return f"seq {low} is" if low == high else f"seq {low} to {high} are"
 
 
 def _check_links(ordered: list[_Line], short: str) -> list[Problem]:
