@@ -157,3 +157,9 @@ def test_a_canary_written_everywhere_never_appears_in_the_metrics(server: InProc
         assert CANARY not in body
         assert canary_token not in body
         assert server.root_token not in body
+
+
+def test_a_bearer_token_works_as_prometheus_sends_it(server: InProcessServer) -> None:
+    headers = {"Authorization": f"Bearer {server.root_token}"}
+    response = server.request("GET", "sys/metrics", token="", headers=headers, params={"format": "prometheus"})
+    assert response.status_code == 200

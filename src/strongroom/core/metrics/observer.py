@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from prometheus_client import Counter, Histogram
+
 from strongroom.core import telemetry
 from strongroom.core.hooks import RequestRecord
 
@@ -29,12 +31,23 @@ class MetricsObserver:
 
     def __init__(self, after_request: Callable[[], None] | None = None) -> None:
         self._after_request = after_request
+        # labels() takes a lock and builds a key on every call; the label sets are few, so keep the children.
+        self._requests: dict[tuple[str, str, str, int], Counter] = {}
+        self._latency: dict[tuple[str, str], Histogram] = {}
 
     def observe(self, record: RequestRecord) -> None:
         mount_type, mount_point = _mount_labels(record)
         operation = record.operation
-        telemetry.REQUESTS.labels(mount_type, mount_point, operation, str(record.status)).inc()
-        telemetry.REQUEST_SECONDS.labels(mount_type, operation).observe(record.duration)
+        key = (mount_type, mount_point, operation, record.status)
+        counter = self._requests.get(key)
+        if counter is None:
+            counter = self._requests[key] = telemetry.REQUESTS.labels(mount_type, mount_point, operation,
+                                                                      str(record.status))
+        counter.inc()
+        timer = self._latency.get((mount_type, operation))
+        if timer is None:
+            timer = self._latency[(mount_type, operation)] = telemetry.REQUEST_SECONDS.labels(mount_type, operation)
+        timer.observe(record.duration)
         if record.login_method:
             # A login that raised (bad credentials) never set login_succeeded: a failure too.
             result = "success" if record.login_succeeded else "failure"
