@@ -8,12 +8,15 @@ secret value: they are shown to clients and written to logs.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 
 
 class StrongroomError(Exception):
     """Base of every error the server raises on purpose."""
 
     status: int = 500
+    #: Response headers to send with this error (rate-limit headers, Retry-After); never a secret.
+    headers: Mapping[str, str] = MappingProxyType({})
 
     def __init__(self, message: str = "internal error", *, errors: list[str] | None = None) -> None:
         super().__init__(message)
@@ -78,7 +81,7 @@ class RateLimited(StrongroomError):
     def __init__(self, message: str = "rate limit quota exceeded", *,
                  headers: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
-        self.headers: dict[str, str] = dict(headers or {})
+        self.headers = dict(headers or {})
 
 
 class InternalError(StrongroomError):

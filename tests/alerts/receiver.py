@@ -59,7 +59,7 @@ def receiver(fail_first: int = 0, fail_status: int = 503) -> Iterator[Receiver]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state = Receiver(f"http://127.0.0.1:{server.server_address[1]}/hook", fail_first=fail_first,
                      fail_status=fail_status)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield state

@@ -213,11 +213,15 @@ class Core:
             duration=0.0,
             remote_addr=incoming.remote_addr,
         )
+        quota_headers: dict[str, str] = {}
         try:
-            outcome = await self._handle(incoming, request_id, record)
+            outcome = await self._handle(incoming, request_id, record, quota_headers)
+            outcome.headers.update(quota_headers)
             record.status = outcome.status
             return outcome
         except StrongroomError as exc:
+            if quota_headers:  # rate-limit headers go out with errors too, as in Vault
+                exc.headers = {**quota_headers, **exc.headers}
             record.status = exc.status
             record.error = exc.message
             record.permission_denied = isinstance(exc, PermissionDenied)
@@ -227,7 +231,9 @@ class Core:
             if self.observers:
                 notify(self.observers, record)
 
-    async def _handle(self, incoming: IncomingRequest, request_id: str, record: RequestRecord) -> Outcome:
+    async def _handle(
+        self, incoming: IncomingRequest, request_id: str, record: RequestRecord, quota_headers: dict[str, str]
+    ) -> Outcome:
         path = canonical_request_path(incoming.path)
         record.path = path
         op = incoming.operation
@@ -248,7 +254,7 @@ class Core:
 
         matched = self.mounts.router.match(path)
         if matched is None:
-            await self._check_quota(path, incoming.remote_addr, None)
+            quota_headers.update(await self._check_quota(path, incoming.remote_addr, None))
             # Authenticate first so that callers without a valid token learn
             # nothing about which mounts exist (403 before 404, as in Vault).
             caller = await self._authenticate(incoming.token, incoming.remote_addr, record)
@@ -276,7 +282,7 @@ class Core:
             request_id=request_id,
         )
         event = AuditEvent(request=req, mount=entry, client_token=incoming.token)
-        quota_headers = await self._check_quota(path, incoming.remote_addr, event)
+        quota_headers.update(await self._check_quota(path, incoming.remote_addr, event))
 
         if _matches_any(backend.unauthenticated_paths(), rel_path):
             req.unauthenticated = True
@@ -311,7 +317,7 @@ class Core:
                     await self.tokens.revoke_tree(token_entry)
         if response is not None and response.tags:
             record.tags.update(response.tags)
-        return Outcome(response, request_id, entry.type, req.operation, headers=quota_headers)
+        return Outcome(response, request_id, entry.type, req.operation)
 
     async def _serve(self, backend: LogicalBackend, req: Request, event: AuditEvent) -> Response | None:
         """Audit the request, run the backend, mint a login token, audit the answer (fail closed)."""

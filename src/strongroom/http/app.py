@@ -16,13 +16,7 @@ from urllib.parse import parse_qsl
 import orjson
 
 from strongroom.core.core import IncomingRequest, Outcome
-from strongroom.errors import (
-    InvalidRequest,
-    PayloadTooLarge,
-    RateLimited,
-    StrongroomError,
-    UnsupportedOperation,
-)
+from strongroom.errors import InvalidRequest, PayloadTooLarge, StrongroomError, UnsupportedOperation
 from strongroom.http.limits import RequestLimits, check_json_shape
 from strongroom.http.render import render_outcome
 from strongroom.sdk.logical import Operation
@@ -70,7 +64,7 @@ class VaultApp:
                 headers = [*headers, *_header_pairs(outcome.headers)]
         except StrongroomError as exc:
             status, headers, body = exc.status, _JSON_HEADERS, orjson.dumps({"errors": exc.errors})
-            if isinstance(exc, RateLimited) and exc.headers:
+            if exc.headers:
                 headers = [*headers, *_header_pairs(exc.headers)]
         except Exception:
             log.exception("internal error while serving %s %s", scope["method"], scope["path"])

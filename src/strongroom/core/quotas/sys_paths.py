@@ -11,6 +11,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from strongroom.core.quotas.model import NAME, QuotaConfig, RateLimitQuota
+from strongroom.core.quotas.store import QuotaStore
 from strongroom.errors import InvalidRequest, NotFound
 from strongroom.sdk.fields import Field, FieldData
 from strongroom.sdk.fields import FieldType as T
@@ -52,7 +53,8 @@ def parse_rate(value: Any) -> float:
 
 
 def quota_paths(core: Core) -> list[Path]:
-    store = core.quotas.store
+    def store() -> QuotaStore:
+        return core.quotas.store  # looked up per call: the composition root may replace the enforcer
 
     def scope(raw: str) -> str:
         """Canonical quota path; its mount must exist (a quota on nothing is a typo)."""
@@ -69,7 +71,7 @@ def quota_paths(core: Core) -> list[Path]:
         return mount if path.rstrip("/") == mount.rstrip("/") else path
 
     async def read_quota(req: Request, f: FieldData) -> Response:
-        quota = await store.get(_name(f))
+        quota = await store().get(_name(f))
         if quota is None:
             raise NotFound()
         return Response(data=quota.view())
@@ -80,7 +82,7 @@ def quota_paths(core: Core) -> list[Path]:
             raise InvalidRequest("'role' needs an auth method with roles; quotas here apply to paths only")
         if f.get("type") not in ("", "rate-limit"):
             raise InvalidRequest("'type' must be rate-limit")
-        old = await store.get(name)
+        old = await store().get(name)
         if old is None and not f.has("rate"):
             raise InvalidRequest("'rate' is required")
         rate = parse_rate(f.raw["rate"]) if f.has("rate") else (old.rate if old else 0.0)
@@ -91,21 +93,21 @@ def quota_paths(core: Core) -> list[Path]:
         path = scope(f.get("path")) if f.has("path") else (old.path if old else "")
         quota = RateLimitQuota(name=name, path=path, rate=rate, interval=interval, block_interval=block,
                                id=core.random_bytes(16).hex())
-        await store.put(quota)
+        await store().put(quota)
         await core.bump_generation()
 
     async def delete_quota(req: Request, f: FieldData) -> None:
-        await store.delete(_name(f))
+        await store().delete(_name(f))
         await core.bump_generation()
 
     async def list_quotas(req: Request, f: FieldData) -> Response:
-        return Response.list_of(await store.names())
+        return Response.list_of(await store().names())
 
     async def read_config(req: Request, f: FieldData) -> Response:
-        return Response(data=(await store.config()).view())
+        return Response(data=(await store().config()).view())
 
     async def write_config(req: Request, f: FieldData) -> None:
-        old = await store.config()
+        old = await store().config()
         config = QuotaConfig(
             rate_limit_exempt_paths=tuple(f.get("rate_limit_exempt_paths"))
             if f.has("rate_limit_exempt_paths") else old.rate_limit_exempt_paths,
@@ -114,7 +116,7 @@ def quota_paths(core: Core) -> list[Path]:
             enable_rate_limit_response_headers=f.get("enable_rate_limit_response_headers")
             if f.has("enable_rate_limit_response_headers") else old.enable_rate_limit_response_headers,
         )
-        await store.put_config(config)
+        await store().put_config(config)
         await core.bump_generation()
 
     return [
