@@ -123,7 +123,7 @@ class BarrierUsage:
             telemetry.BARRIER_ENCRYPTIONS.inc(status.encryptions - self._counted)
             self._counted = status.encryptions
         if status.encryptions - self._flushed >= self.flush_every and not self._lock.locked():
-            task = asyncio.get_running_loop().create_task(self._flush_quietly())
+            task = asyncio.get_running_loop().create_task(self._flush_in_background())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
@@ -204,24 +204,29 @@ class BarrierUsage:
 
     # -- background ---------------------------------------------------------------------------------
 
-    async def _flush_quietly(self, *, may_rotate: bool = True) -> None:
+    async def flush_quietly(self, *, may_rotate: bool = True) -> UsageRecord | None:
+        """:meth:`flush`, logging a failure instead of raising it (None then): a later flush retries."""
         try:
-            await self.flush(may_rotate=may_rotate)
+            return await self.flush(may_rotate=may_rotate)
         except Exception as exc:
-            # The next flush retries; requests never fail because their count could not be stored.
+            # Requests and scrapes never fail because the count could not be stored this time.
             log.warning("could not store the barrier encryption count: %s", _describe(exc))
+            return None
+
+    async def _flush_in_background(self) -> None:
+        await self.flush_quietly()
 
     async def run(self, interval: float = FLUSH_INTERVAL) -> None:
         """Flush every ``interval`` seconds until cancelled."""
         while True:
             await asyncio.sleep(interval)
-            await self._flush_quietly()
+            await self.flush_quietly()
 
     async def close(self) -> None:
         """Wait for flushes in flight, then store what is pending without rotating (best effort, at shutdown)."""
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._flush_quietly(may_rotate=False)
+        await self.flush_quietly(may_rotate=False)
 
 
 def _describe(exc: Exception) -> str:

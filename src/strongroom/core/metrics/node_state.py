@@ -45,10 +45,14 @@ async def no_leases() -> int:
 async def read_node_state(
     *, sealed: bool, usage: BarrierUsage, count_tokens: Counter, count_leases: Counter = no_leases
 ) -> NodeState:
-    """The current state; flushes this process's pending encryptions first so the count is current."""
+    """The current state; flushes this process's pending encryptions first so the count is current.
+
+    A failed flush does not fail the scrape: the count is then the last stored one plus this process's
+    pending seals. Errors reading the token or lease counts propagate (the scrape answers 500).
+    """
     if sealed:
         return NodeState(unsealed=False, max_encryptions=usage.max_operations)
-    record = await usage.flush()
+    record = await usage.flush_quietly()
     estimate = usage.estimate()
     term, encryptions = estimate if estimate is not None else (None, None)
     if record is not None and term is not None and record.term > term:
