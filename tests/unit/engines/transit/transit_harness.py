@@ -65,3 +65,20 @@ class Transit:
 
     def rotate_due(self) -> list[str]:
         return asyncio.run(self.backend.rotate_due_keys())
+
+
+async def _dump(storage: StorageBackend, prefix: str = "") -> dict[str, bytes]:
+    found: dict[str, bytes] = {}
+    for child in await storage.list(prefix):
+        if child.endswith("/"):
+            found.update(await _dump(storage, prefix + child))
+        else:
+            value = await storage.get(prefix + child)
+            assert value is not None
+            found[prefix + child] = value
+    return found
+
+
+def contents(storage: StorageBackend) -> dict[str, bytes]:
+    """Every key and value in ``storage``, walked through the public ``list`` and ``get``."""
+    return asyncio.run(_dump(storage))
