@@ -5,6 +5,7 @@ from __future__ import annotations
 from strongroom.core.registry import Registry
 from strongroom.engines.kv import KVBackend
 from strongroom.engines.pki import PKIBackend
+from strongroom.engines.transit import TransitBackend
 from strongroom.errors import ConfigError
 from strongroom.sdk.storage import StorageBackend
 from strongroom.storage.inmem import InmemBackend
@@ -15,6 +16,7 @@ def builtin_registry() -> Registry:
     registry = Registry()
     registry.secrets["kv"] = KVBackend
     registry.secrets["pki"] = PKIBackend
+    registry.secrets["transit"] = TransitBackend
     registry.aliases["kv-v2"] = ("kv", {"version": "2"})
     registry.aliases["generic"] = ("kv", {"version": "1"})
     return registry
