@@ -10,6 +10,7 @@ from strongroom.core.tokens.backend import TokenBackend
 from strongroom.core.tokens.store import TokenStore
 from strongroom.engines.kv import KVBackend
 from strongroom.engines.pki import PKIBackend
+from strongroom.engines.transit import TransitBackend
 from strongroom.sdk.backend_testing import LogicalBackendConformance
 from strongroom.sdk.logical import BackendContext, LogicalBackend, Operation
 from strongroom.sdk.storage import StorageBackend
@@ -68,3 +69,20 @@ class TestPKIConformance(InmemConformance):
 
     def make_backend(self, ctx: BackendContext) -> LogicalBackend:
         return PKIBackend(ctx)
+
+
+class TestTransitConformance(InmemConformance):
+    sample_paths: ClassVar[Samples] = (
+        (U, "keys/k", {"type": "aes256-gcm96"}),
+        (R, "keys/k", {}),
+        (L, "keys", {}),
+        (U, "encrypt/k", {"plaintext": "aGVsbG8="}),
+        (U, "hmac/k", {"input": "aGVsbG8="}),
+        (U, "keys/k/rotate", {}),
+        (U, "hash", {"input": "aGVsbG8="}),
+        (U, "random", {}),
+    )
+    unsupported = (D, "encrypt/k")
+
+    def make_backend(self, ctx: BackendContext) -> LogicalBackend:
+        return TransitBackend(ctx)
