@@ -8,11 +8,12 @@ writes them, and resolves the futures through ``call_soon_threadsafe``.
 
 A device that blocks (a FIFO without a reader, a peer that stopped reading)
 blocks only this thread. The broker stops waiting at the deadline and marks
-what it gave up on as abandoned, so the thread drops those entries instead of
-writing them late; and while the thread has been stuck in one device call for
-longer than the deadline the sink is *stalled*: new entries fail at once rather
-than queue behind it. When the device recovers the thread comes back and new
-entries flow again.
+what it gave up on as abandoned: entries still queued are dropped, never
+written late (the batch already in the blocked call is written if the device
+comes back; its requests were refused all the same). While the thread has been
+stuck in one device call for longer than the deadline the sink is *stalled*:
+new entries fail at once rather than queue behind it. When the device recovers
+the thread comes back and new entries flow again.
 """
 
 from __future__ import annotations
