@@ -57,8 +57,7 @@ class Devices:
         self.made: dict[str, FakeDevice] = {}
 
     def fake(self, config: DeviceConfig) -> AuditDevice:
-        device = self.made.setdefault(config.path, FakeDevice())
-        return device
+        return self.made.setdefault(config.path, FakeDevice())
 
     def registry(self) -> dict[str, Any]:
         return {"fake": self.fake, "file": file.build}
