@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
+from strongroom.core.core import Core, IncomingRequest
 from strongroom.core.hooks import AuditEvent
 from strongroom.core.quotas.enforcer import QuotaEnforcer
 from strongroom.crypto.view import StorageView
+from strongroom.errors import StrongroomError
+from strongroom.sdk.logical import Operation
 from strongroom.sdk.system import ManualClock
+from tests.integration.two_cores import two_workers
 from tests.support.inprocess import InProcessServer
 
 
@@ -190,27 +195,19 @@ def test_refusals_are_audited_only_when_configured(quotas: InProcessServer, audi
 
 
 def test_a_quota_written_through_one_core_applies_in_another_on_its_next_request() -> None:
-    import asyncio
-
-    from tests.integration.two_cores import two_workers
-
     async def scenario() -> list[int]:
         pair = await two_workers()
         await pair.unseal_b()
-        from strongroom.core.core import IncomingRequest
-        from strongroom.errors import StrongroomError
-        from strongroom.sdk.logical import Operation
 
-        async def call(core_name: str, op: Operation, path: str, data: dict[str, Any] | None = None) -> int:
-            core = pair.a if core_name == "a" else pair.b
+        async def call(core: Core, op: Operation, path: str, data: dict[str, Any] | None = None) -> int:
+            request = IncomingRequest(op, path, data or {}, token=pair.root_token, remote_addr="10.0.0.1")
             try:
-                outcome = await core.handle(IncomingRequest(op, path, data or {}, token=pair.root_token,
-                                                            remote_addr="10.0.0.1"))
+                return (await core.handle(request)).status
             except StrongroomError as exc:
                 return exc.status
-            return outcome.status
 
-        assert await call("a", Operation.UPDATE, "sys/quotas/rate-limit/all", {"rate": 1, "interval": "1h"}) == 204
-        return [await call("b", Operation.READ, "sys/mounts") for _ in range(2)]
+        written = await call(pair.a, Operation.UPDATE, "sys/quotas/rate-limit/all", {"rate": 1, "interval": "1h"})
+        assert written == 204
+        return [await call(pair.b, Operation.READ, "sys/mounts") for _ in range(2)]
 
     assert asyncio.run(scenario()) == [200, 429]
