@@ -79,6 +79,12 @@ _CONFIG: Mapping[str, Field] = {
     "auto_rotate_period": _f(FieldType.DURATION, description="Rotation period; 0 disables (min 1h)."),
 }
 
+_HASH: Mapping[str, Field] = {
+    "input": _f(_S, description="Base64 data."),
+    "algorithm": _f(_S, "", "sha2-224/256/384/512 or sha3-224/256/384/512 (default sha2-256)."),
+    "urlalgorithm": _f(_S, "", "The algorithm, from the URL."),
+    "format": _f(_S, "hex", "hex or base64."),
+}
 _RANDOM: Mapping[str, Field] = {
     "bytes": _f(_I, 32, "How many bytes (1-131072)."),
     "urlbytes": _f(_S, "", "How many bytes, from the URL."),
@@ -133,7 +139,7 @@ class TransitBackend(FrameworkBackend):
             Path(f"verify/{NAME}{ALGORITHM}", {U: s.verify}, fields=_SIGN, help="Verify a signature or HMAC."),
             Path(f"hmac/{NAME}{ALGORITHM}", {U: s.hmac}, fields=_SIGN, help="HMAC data with a key."),
             Path("hash" + ALGORITHM, {U: t.hash},
-                 fields={"input": _f(_S), "algorithm": _f(_S, ""), "format": _f(_S, "hex"), "urlalgorithm": _f(_S, "")}, help="Hash data."),
+                 fields=_HASH, help="Hash data."),
             Path("random(?:/(?P<urlbytes>[0-9]+))?", {U: t.random},
                  fields=_RANDOM,
                  help="Random bytes."),
