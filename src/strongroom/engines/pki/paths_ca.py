@@ -9,7 +9,6 @@ and changes nothing, as Vault did before multi-issuer mounts (1.11).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,7 +35,7 @@ from .fields import (
 )
 from .issuance import sign_and_record
 from .issuer import ISSUER_KEY, PENDING_KEY, SIGNING_KEY, Issuer, IssuerStore, key_entry
-from .keys import IssuerKey, KeySpec, PrivateKeyPEM, generate, key_spec, signature_hash
+from .keys import IssuerKey, PrivateKeyPEM, generate_async, key_spec, signature_hash
 from .names import check_uris_syntax
 from .output import certificate_data, csr_data
 from .serials import new_serial, storage_name
@@ -108,10 +107,9 @@ class CAPaths:
     def _refusal(self) -> Response:
         return Response(warnings=[EXISTING_CA_WARNING.format(mount=self.state.ctx.mount_point)])
 
-    async def _key(self, fd: FieldData) -> tuple[KeySpec, IssuerKey]:
-        spec = key_spec(fd.get("key_type"), fd.get("key_bits"))
-        # RSA generation takes long enough to stall every other request on this worker's loop.
-        return spec, await asyncio.to_thread(generate, spec)
+    @staticmethod
+    async def _key(fd: FieldData) -> IssuerKey:
+        return await generate_async(key_spec(fd.get("key_type"), fd.get("key_bits")))
 
     async def generate_root(self, req: Request, fd: FieldData) -> Response:
         kind = _ca_type(fd)
@@ -130,7 +128,7 @@ class CAPaths:
                             not_before_duration=not_before_duration(fd)),
             self.state.mount_limits(),
         )
-        _, key = await self._key(fd)
+        key = await self._key(fd)
         template = Template(
             subject=build_name(cn, subject_values(fd)), public_key=key.public_key(),
             serial=new_serial(self.state.ctx.system.random_bytes), validity=validity, alt_names=alt,
@@ -167,7 +165,7 @@ class CAPaths:
         key_spec(fd.get("key_type"), fd.get("key_bits"))
         _, _, signature_bits = _ca_extras(fd)
         alt = _ca_alt_names(fd, cn)
-        _, key = await self._key(fd)
+        key = await self._key(fd)
         builder = x509.CertificateSigningRequestBuilder().subject_name(build_name(cn, subject_values(fd)))
         sans = alt.extension()
         if sans is not None:

@@ -12,7 +12,6 @@ expiry does not revoke the certificate.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,7 +27,7 @@ from .csr import ParsedCSR, key_usage_names, parse_csr
 from .fields import NAME_FIELDS, OUTPUT_FIELDS, TTL_FIELDS, cn_as_san, output_format, requested_alt_names
 from .issuance import sign_and_record
 from .issuer import Issuer
-from .keys import IssuerKey, KeySpec, PublicKey, check_public_key, generate, key_spec
+from .keys import IssuerKey, KeySpec, PublicKey, check_public_key, generate_async, key_spec
 from .names import check_name, check_names, check_uris, check_uris_syntax, is_ip, parse_ips
 from .output import certificate_data
 from .paths_roles import ROLE_NAME, require_role
@@ -90,7 +89,7 @@ class IssuePaths:
         alt = self._role_names(role, fd, cn, None)
         leaf = Leaf(role, issuer, self._validity(role, fd, issuer), fmt, private_key_format)
         # Generated only once every check has passed: a refused request costs no key.
-        leaf.key = await asyncio.to_thread(generate, spec)
+        leaf.key = await generate_async(spec)
         return await self._sign(req, fd, leaf, self._template(leaf, cn, alt, leaf.key.public_key()))
 
     async def sign(self, req: Request, fd: FieldData) -> Response:
