@@ -1,6 +1,8 @@
 """The mount's certificate revocation list: built from ``revoked/``, signed by the CA, numbered.
 
-The current CRL lives at ``crl/state`` (``{"number": n, "crl": base64 DER}``).
+The current CRL lives at ``crl/state`` (``{"number": n, "crl": base64 DER,
+"next_update": unix seconds}``). A CRL past its ``nextUpdate`` is rebuilt when
+it is next read, so the published CRL never goes stale between revocations.
 Every rebuild reads that entry, lists the revocations, and commits the new CRL
 with a precondition on the entry it read, retrying on conflict. Two workers
 revoking at once therefore cannot publish a CRL that misses either
@@ -14,6 +16,7 @@ import base64
 import binascii
 import datetime
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -51,25 +54,36 @@ def build_crl(
     return builder.sign(key, signature_hash(key, 0))
 
 
-def _state(raw: bytes | None) -> tuple[int, bytes | None]:
+@dataclass(frozen=True, slots=True)
+class Published:
+    number: int
+    der: bytes
+    next_update: int
+
+
+def _state(raw: bytes | None) -> Published | None:
     if raw is None:
-        return 0, None
+        return None
     entry = decode(raw)
     try:
-        return int(entry["number"]), base64.b64decode(entry["crl"], validate=True)
+        der = base64.b64decode(entry["crl"], validate=True)
+        return Published(int(entry["number"]), der, int(entry["next_update"]))
     except (KeyError, TypeError, ValueError, binascii.Error):
         raise InternalError("the stored pki CRL is malformed") from None
 
 
 def state_entry(number: int, crl: x509.CertificateRevocationList) -> bytes:
     der = crl.public_bytes(serialization.Encoding.DER)
-    return encode({"number": number, "crl": base64.b64encode(der).decode("ascii")})
+    next_update = crl.next_update_utc  # build_crl always sets it; 0 would only mean "rebuild on read"
+    return encode({"number": number, "crl": base64.b64encode(der).decode("ascii"),
+                   "next_update": int(next_update.timestamp()) if next_update else 0})
 
 
 async def next_crl_op(storage: StorageBackend, issuer: Issuer, now: datetime.datetime) -> tuple[TxnOp, Precondition]:
     """The write (and its precondition) that publishes a fresh CRL, for a caller's own transaction."""
     raw, version = await storage.get_with_version(CRL_KEY)
-    number, _ = _state(raw)
+    published = _state(raw)
+    number = 0 if published is None else published.number
     crl = build_crl(issuer, await all_revocations(storage), number + 1, now)
     return TxnOp(CRL_KEY, state_entry(number + 1, crl)), Precondition(CRL_KEY, version)
 
@@ -89,7 +103,9 @@ async def rebuild(
     await retry_on_conflict(attempt, random_bytes=random_bytes)
 
 
-async def current_der(storage: StorageBackend) -> bytes | None:
-    """The published CRL's DER, or None when none was built yet."""
-    _, der = _state(await storage.get(CRL_KEY))
-    return der
+async def current_der(storage: StorageBackend, now: datetime.datetime) -> bytes | None:
+    """The published CRL's DER; None when none was built yet or it is past its ``nextUpdate``."""
+    published = _state(await storage.get(CRL_KEY))
+    if published is None or published.next_update <= now.timestamp():
+        return None
+    return published.der

@@ -73,14 +73,14 @@ class FetchPaths:
         return b"" if issuer is None else cert_der(issuer.certificate)
 
     async def _crl(self, storage: StorageBackend) -> bytes:
-        """The published CRL (built now if a CA exists but none was published yet); empty without a CA."""
+        """The published CRL, rebuilt first when none is current (expired, or never built); empty without a CA."""
         if await self.state.issuers.load(storage) is None:
             return b""
-        der = await current_der(storage)
+        der = await current_der(storage, self.state.now())
         if der is None:
             issuer = await self.state.issuers.load_signing(storage)
             await rebuild(storage, issuer, self.state.now, self.state.ctx.system.random_bytes)
-            der = await current_der(storage)
+            der = await current_der(storage, self.state.now())
         return der or b""
 
     async def ca_der(self, req: Request, fd: FieldData) -> Response:

@@ -99,7 +99,8 @@ class IssuePaths:
         check_public_key(parsed.public_key, KeySpec(role.key_type, role.key_bits))
         fmt, _ = output_format(fd)
         issuer = await self.state.issuers.load_signing(storage)
-        cn = parsed.common_name if role.use_csr_common_name else fd.get("common_name")
+        # Vault takes the CSR's common name when the role says so, and the request's when the CSR has none.
+        cn = (parsed.common_name if role.use_csr_common_name else "") or fd.get("common_name")
         alt = self._role_names(role, fd, cn, parsed)
         leaf = Leaf(role, issuer, self._validity(role, fd, issuer), fmt)
         return await self._sign(req, fd, leaf, self._template(leaf, cn, alt, parsed.public_key))

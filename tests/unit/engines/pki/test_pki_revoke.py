@@ -139,6 +139,20 @@ def test_crl_rotate_re_signs_with_a_higher_number(rooted, openssl) -> None:
     assert "verify OK" in openssl.crl_text(_crl_pem(rooted), ca=rooted.ca_pem()).stderr
 
 
+def test_an_expired_crl_is_rebuilt_when_read(rooted, openssl) -> None:
+    leaf = rooted.issue(ttl="720h")
+    rooted.ok(UPDATE, "revoke", {"serial_number": leaf["serial_number"]})
+    first = _crl(rooted)
+    rooted.clock.advance(72 * HOUR)  # exactly at nextUpdate: no longer current
+    fresh = _crl(rooted)
+    assert fresh.last_update_utc.timestamp() == START + 72 * HOUR
+    number = fresh.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+    assert number == first.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number + 1
+    assert fresh.get_revoked_certificate_by_serial_number(load_cert(leaf["certificate"]).serial_number)
+    rooted.clock.advance(HOUR)
+    assert _crl(rooted).last_update_utc == fresh.last_update_utc  # current: served as stored
+
+
 def test_the_der_crl_matches_the_pem_one(rooted, openssl) -> None:
     rooted.ok(UPDATE, "revoke", {"serial_number": rooted.issue()["serial_number"]})
     response = rooted.call(READ, "crl")

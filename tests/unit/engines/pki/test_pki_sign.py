@@ -29,6 +29,14 @@ def test_a_signed_csr_verifies_and_keeps_the_callers_key(rooted, openssl) -> Non
     assert data["serial_number"] in rooted.ok(LIST, "certs")["keys"]
 
 
+def test_a_csr_without_a_common_name_takes_the_requests(rooted) -> None:
+    csr, _ = make_csr("", dns=["api.example.com"])
+    cert = load_cert(rooted.ok(UPDATE, "sign/web", {"csr": csr, "common_name": "www.example.com"})["certificate"])
+    assert cert.subject.rfc4514_string() == "CN=www.example.com"
+    error = rooted.fail(UPDATE, "sign/web", {"csr": csr}, InvalidRequest)
+    assert "common_name field is required" in error.message
+
+
 def test_use_csr_common_name_false_takes_the_request_common_name(rooted) -> None:
     rooted.role("req-cn", use_csr_common_name=False, use_csr_sans=False)
     csr, _ = make_csr("csr.example.com", dns=["csr-san.example.com"])
