@@ -50,6 +50,27 @@ class RecordingStorage(InmemBackend):
         await super().transaction(ops, preconditions)
 
 
+class YieldingStorage(InmemBackend):
+    """In-memory storage whose every call yields to the event loop first, so concurrent requests interleave
+    the way they do between worker processes sharing a real store."""
+
+    async def get(self, key: str) -> bytes | None:
+        await asyncio.sleep(0)
+        return await super().get(key)
+
+    async def get_with_version(self, key: str) -> tuple[bytes | None, bytes | None]:
+        await asyncio.sleep(0)
+        return await super().get_with_version(key)
+
+    async def list(self, prefix: str) -> list[str]:
+        await asyncio.sleep(0)
+        return await super().list(prefix)
+
+    async def transaction(self, ops: Sequence[TxnOp], preconditions: Sequence[Precondition] = ()) -> None:
+        await asyncio.sleep(0)
+        await super().transaction(ops, preconditions)
+
+
 async def dump(storage: StorageBackend, prefix: str = "") -> dict[str, bytes]:
     found: dict[str, bytes] = {}
     for child in await storage.list(prefix):

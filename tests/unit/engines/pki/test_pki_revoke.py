@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
+from collections.abc import Awaitable, Callable, Sequence
 
 import pytest
 from cryptography import x509
-from pki_support import LIST, PKI, READ, START, UPDATE, load_cert
+from pki_support import LIST, PKI, READ, START, UPDATE, YieldingStorage, load_cert
 
 from strongroom.errors import InvalidRequest, NotFound
 from strongroom.sdk.logical import Operation, Request
+from strongroom.sdk.storage import Precondition, TxnOp
+from strongroom.storage.inmem import InmemBackend
 
 HOUR = 3600
 
@@ -173,7 +176,46 @@ def test_crl_numbers_keep_growing_across_a_replaced_ca(rooted) -> None:
     assert second.issuer.rfc4514_string() == "CN=Second"
 
 
-def test_concurrent_revocations_all_reach_the_crl(rooted) -> None:
+class InterferingStorage(InmemBackend):
+    """Runs ``hook`` (another worker's work) right before the next commit of a CRL, once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hook: Callable[[], Awaitable[None]] | None = None
+
+    async def transaction(self, ops: Sequence[TxnOp], preconditions: Sequence[Precondition] = ()) -> None:
+        if self.hook is not None and any(op.key == "crl/state" for op in ops):
+            hook, self.hook = self.hook, None
+            await hook()
+        await super().transaction(ops, preconditions)
+
+
+def test_a_revocation_racing_a_crl_rebuild_is_not_lost() -> None:
+    storage = InterferingStorage()
+    mount, other_worker = PKI(storage), PKI(storage)
+    mount.root()
+    mount.role()
+    first, second = mount.issue(), mount.issue()
+
+    async def revoke_second_meanwhile() -> None:
+        request = Request(operation=UPDATE, path="revoke", data={"serial_number": second["serial_number"]},
+                          storage=storage)
+        await other_worker.backend.handle(request)
+
+    # The first revocation lists the revoked serials, then - before its CRL commits - another worker revokes
+    # the second certificate and publishes its own CRL. The first commit must notice and rebuild.
+    storage.hook = revoke_second_meanwhile
+    mount.ok(UPDATE, "revoke", {"serial_number": first["serial_number"]})
+    assert storage.hook is None
+    crl = _crl(mount)
+    for leaf in (first, second):
+        assert crl.get_revoked_certificate_by_serial_number(load_cert(leaf["certificate"]).serial_number)
+
+
+def test_concurrent_revocations_all_reach_the_crl() -> None:
+    rooted = PKI(YieldingStorage())
+    rooted.root()
+    rooted.role()
     serials = [rooted.issue()["serial_number"] for _ in range(6)]
 
     async def revoke_all() -> None:
@@ -184,6 +226,7 @@ def test_concurrent_revocations_all_reach_the_crl(rooted) -> None:
         await asyncio.gather(*(one(serial) for serial in serials))
 
     asyncio.run(revoke_all())
+    assert sorted(rooted.ok(LIST, "certs/revoked")["keys"]) == sorted(serials)
     crl = _crl(rooted)
     for serial in serials:
         assert crl.get_revoked_certificate_by_serial_number(int(serial.replace(":", ""), 16)) is not None

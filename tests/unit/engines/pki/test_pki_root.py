@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
-from pki_support import DELETE, LIST, READ, START, UPDATE, YEAR, load_cert
+from pki_support import DELETE, LIST, PKI, READ, START, UPDATE, YEAR, YieldingStorage, load_cert
 
+from strongroom.engines.pki.issuer import IssuerStore
 from strongroom.errors import InvalidRequest
+from strongroom.sdk.logical import Request
 
 SERIAL = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){0,19}$")
 
@@ -176,3 +179,33 @@ def test_signature_bits_choose_the_rsa_hash(pki) -> None:
     cert = load_cert(pki.root(key_type="rsa", signature_bits=384)["certificate"])
     assert cert.signature_hash_algorithm is not None
     assert cert.signature_hash_algorithm.name == "sha384"
+
+
+def test_two_workers_racing_to_create_a_root_install_exactly_one(monkeypatch) -> None:
+    pki = PKI(YieldingStorage())
+    other = PKI(pki.storage)  # a second backend instance over the same storage, as another worker
+    attempts: list[str] = []
+    install = IssuerStore.install
+
+    async def counted(*args, **kwargs):
+        attempts.append("install")
+        return await install(*args, **kwargs)
+
+    monkeypatch.setattr(IssuerStore, "install", staticmethod(counted))
+
+    async def race() -> list:
+        def request(common_name: str) -> Request:
+            return Request(operation=UPDATE, path="root/generate/internal", storage=pki.storage,
+                           data={"common_name": common_name, "key_type": "ec"})
+
+        return await asyncio.gather(pki.backend.handle(request("First")), other.backend.handle(request("Second")))
+
+    answers = asyncio.run(race())
+    winners = [a for a in answers if a.data is not None]
+    refused = [a for a in answers if a.data is None]
+    assert len(winners) == 1
+    assert len(refused) == 1
+    assert "Refusing to generate over an existing CA" in refused[0].warnings[0]
+    assert pki.ca_pem() == winners[0].data["certificate"]
+    assert len(pki.ok(LIST, "certs")["keys"]) == 1
+    assert attempts == ["install", "install"]  # both got past the first check: the conditional write decided
