@@ -17,7 +17,6 @@ Call = Callable[[hvac.Client], object]
 
 MISSING: list[tuple[str, Call, type[hvac.exceptions.VaultError], str]] = [
     ("#3 audit", lambda c: c.sys.list_enabled_audit_devices(), hvac.exceptions.InvalidPath, "unsupported path"),
-    ("#3 metrics", lambda c: c.adapter.get("/v1/sys/metrics"), hvac.exceptions.InvalidPath, "unsupported path"),
     ("#4 leases", lambda c: c.sys.read_lease("kv/creds/abc"), hvac.exceptions.InvalidPath, "unsupported path"),
     ("#5 generate-root", lambda c: c.sys.read_root_generation_progress(), hvac.exceptions.InvalidPath,
      "unsupported path"),
