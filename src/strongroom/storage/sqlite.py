@@ -33,6 +33,7 @@ from typing import TypeVar, cast
 
 from strongroom.errors import StorageError
 from strongroom.sdk.storage import Precondition, StorageBackend, TxnOp, list_children
+from strongroom.storage.sqlite_lock import WriteLock
 from strongroom.storage.sqlite_writer import (
     Check,
     GroupCommitWriter,
@@ -98,6 +99,7 @@ class SQLiteBackend(StorageBackend):
         if busy_timeout <= 0:
             raise ValueError("busy_timeout must be positive")
         self._path = path
+        self._lock: WriteLock | None = None
         self._synchronous = level
         self._busy_timeout = busy_timeout
         self._stats = WriteStats()
@@ -121,7 +123,13 @@ class SQLiteBackend(StorageBackend):
         if self._writer is not None:
             raise StorageError("storage open failed: backend is already open")
         _create_file(self._path)
-        writer = GroupCommitWriter(self._connect_writer, self._stats)
+        lock = WriteLock(self._path + "-wlock", self._busy_timeout)
+        try:
+            lock.open()
+        except OSError as exc:
+            raise storage_error("open", exc) from exc
+        self._lock = lock
+        writer = GroupCommitWriter(self._connect_writer, self._stats, lock)
         writer.start()
         try:
             await asyncio.wrap_future(writer.ready)
@@ -151,6 +159,9 @@ class SQLiteBackend(StorageBackend):
             writer.join()
         finally:
             reader.close()
+            if self._lock is not None:
+                self._lock.close()
+                self._lock = None
 
     async def get(self, key: str) -> bytes | None:
         rows = self._read("get", _GET_SQL, (key,))

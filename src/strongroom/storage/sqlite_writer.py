@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 
 from strongroom.errors import InternalError, StorageConflict, StorageError
 from strongroom.sdk.storage import holds
+from strongroom.storage.sqlite_lock import WriteLock, WriteLockTimeout
 
 #: A write as the writer applies it: ``(key, value)``, value ``None`` meaning delete.
 Op = tuple[str, bytes | None]
@@ -121,12 +122,15 @@ class GroupCommitWriter(threading.Thread):
     ``connect`` are reported through :attr:`ready`.
     """
 
-    def __init__(self, connect: Callable[[], sqlite3.Connection], stats: WriteStats) -> None:
+    def __init__(
+        self, connect: Callable[[], sqlite3.Connection], stats: WriteStats, lock: WriteLock | None = None
+    ) -> None:
         # Daemon: interpreter exit must not hang on an unclosed backend. Writes
         # acknowledged before exit are committed already, so nothing is lost.
         super().__init__(name="strongroom-sqlite-writer", daemon=True)
         self._connect = connect
         self._stats = stats
+        self._lock = lock
         self._queue: queue.SimpleQueue[WriteRequest | _Stop] = queue.SimpleQueue()
         self.ready: concurrent.futures.Future[None] = concurrent.futures.Future()
 
@@ -178,6 +182,16 @@ class GroupCommitWriter(threading.Thread):
                 stop.done.set_result(None)
 
     def _commit_batch(self, conn: sqlite3.Connection, batch: list[WriteRequest]) -> None:
+        if self._lock is None:
+            self._commit_batch_locked(conn, batch)
+            return
+        try:
+            with self._lock.held():
+                self._commit_batch_locked(conn, batch)
+        except WriteLockTimeout as exc:
+            self._finish(batch, exc)
+
+    def _commit_batch_locked(self, conn: sqlite3.Connection, batch: list[WriteRequest]) -> None:
         try:
             _rollback(conn)  # a no-op unless an earlier failed ROLLBACK left a transaction open
             conn.execute("BEGIN IMMEDIATE")
@@ -196,7 +210,7 @@ class GroupCommitWriter(threading.Thread):
                 self._finish(batch, exc)
             else:
                 for request in batch:
-                    self._commit_batch(conn, [request])
+                    self._commit_batch_locked(conn, [request])
             return
         self._stats.commits += 1
         self._stats.batched_writes += sum(not request.conflict for request in batch)

@@ -1,0 +1,63 @@
+"""The cross-process write lock: exclusive, bounded wait, and a clear error when a holder is stuck."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from strongroom.errors import StorageError
+from strongroom.storage.sqlite import SQLiteBackend
+from strongroom.storage.sqlite_lock import WriteLock, WriteLockTimeout
+
+
+def test_a_second_holder_waits_until_the_first_releases(tmp_path: Path) -> None:
+    first, second = WriteLock(str(tmp_path / "l"), 5), WriteLock(str(tmp_path / "l"), 5)
+    first.open()
+    second.open()
+    order: list[str] = []
+    with first.held():
+        waiter = threading.Thread(target=lambda: _hold(second, order))
+        waiter.start()
+        time.sleep(0.05)
+        order.append("first releases")
+    waiter.join()
+    assert order == ["first releases", "second holds"]
+    assert stat.S_IMODE(os.stat(tmp_path / "l").st_mode) == 0o600
+
+
+def _hold(lock: WriteLock, order: list[str]) -> None:
+    with lock.held():
+        order.append("second holds")
+
+
+def test_waiting_past_the_timeout_is_a_lock_timeout(tmp_path: Path) -> None:
+    holder, waiter = WriteLock(str(tmp_path / "l"), 5), WriteLock(str(tmp_path / "l"), 0.05)
+    holder.open()
+    waiter.open()
+    with holder.held(), pytest.raises(WriteLockTimeout), waiter.held():
+        pass
+
+
+def test_a_stuck_writer_elsewhere_fails_writes_with_a_clear_storage_error(tmp_path: Path) -> None:
+    db = str(tmp_path / "store.db")
+    stuck = WriteLock(db + "-wlock", 5)
+    stuck.open()
+
+    async def scenario() -> None:
+        backend = SQLiteBackend(db, busy_timeout=0.1)
+        await backend.open()
+        try:
+            with stuck.held(), pytest.raises(StorageError, match="locked"):
+                await backend.put("k", b"v")
+            await backend.put("k", b"v")
+            assert await backend.get("k") == b"v"
+        finally:
+            await backend.close()
+
+    asyncio.run(scenario())
