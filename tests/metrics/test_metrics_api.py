@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from strongroom.core.metrics.endpoint import METRICS_PATH, PUBLIC_STATE_TTL, MetricsExporter
 from strongroom.sdk.system import ManualClock
 from tests.api.api_support import started_server
 from tests.metrics.samples import parse, value
@@ -163,3 +164,17 @@ def test_a_bearer_token_works_as_prometheus_sends_it(server: InProcessServer) ->
     headers = {"Authorization": f"Bearer {server.root_token}"}
     response = server.request("GET", "sys/metrics", token="", headers=headers, params={"format": "prometheus"})
     assert response.status_code == 200
+
+
+def test_unauthenticated_scrapes_reread_the_node_state_at_most_once_a_second(server: InProcessServer) -> None:
+    assert server.core.metrics is not None
+    now = [100.0]
+    exporter = MetricsExporter(server.core, server.core.metrics.usage, unauthenticated=True, monotonic=lambda: now[0])
+    server.core.public_endpoints[METRICS_PATH] = exporter.serve_public
+    start = value(scrape(server, token=""), "strongroom_token_count")
+    assert server.request("POST", "auth/token/create", json={"policies": ["default"]}).status_code == 200
+    assert value(scrape(server, token=""), "strongroom_token_count") == start, "an anonymous flood reuses the state"
+    now[0] += PUBLIC_STATE_TTL
+    assert value(scrape(server, token=""), "strongroom_token_count") == start + 1
+    assert server.request("PUT", "sys/seal").status_code == 204
+    assert value(scrape(server, token=""), "strongroom_core_unsealed") == 0, "a seal is reported at once"
