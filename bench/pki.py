@@ -8,12 +8,14 @@ For each key kind (EC P-256 and RSA-2048; the CA's key is of the same kind):
   like the server's (same CA key type, subject, SANs, key usages, key
   identifiers, SHA-256) in a loop. CPU seconds per issue, from
   ``time.process_time``; key generation alone is timed too.
-* server: ``POST /v1/pki-<kind>/issue/bench`` with C keep-alive clients (wrk,
-  closed loop) against a SQLite node with N workers and durable commits (every
-  certificate is stored, as with Vault's default ``no_store=false``). Requests
-  per second, p50/p99 latency, the server's CPU seconds per issue (supervisor
-  plus workers, from /proc), and that figure over the raw cost: what the
-  server adds on top of the cryptography it cannot avoid.
+* server: ``POST /v1/pki-<kind>/issue/<role>`` with C keep-alive clients (wrk,
+  closed loop) against a SQLite node with N workers and durable commits. Role
+  ``bench`` stores every certificate (Vault's default ``no_store=false``: one
+  durable commit per issue); for EC P-256 a second row uses a ``no_store`` role,
+  which isolates the request path from the commit. Requests per second, p50/p99
+  latency, the server's CPU seconds per issue (supervisor plus workers, from
+  /proc), and that figure over the raw cost: what the server adds on top of the
+  cryptography it cannot avoid.
 
 The raw loops run right before the server loads they are compared with, so a
 neighbour's load on a shared machine hits both alike. The token is the root
@@ -72,6 +74,8 @@ KINDS: dict[str, Callable[[], ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey]] =
     "rsa-2048": lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048),
 }
 SERVER_KEYS = {"ec-p256": {"key_type": "ec", "key_bits": 256}, "rsa-2048": {"key_type": "rsa", "key_bits": 2048}}
+#: (key kind, role): the rows of the report.
+SCENARIOS = (("ec-p256", "bench"), ("ec-p256", "bench-nostore"), ("rsa-2048", "bench"))
 
 
 @dataclass
@@ -89,6 +93,7 @@ class Raw:
 @dataclass
 class Served:
     kind: str
+    role: str
     workers: int
     clients: int
     requests: int
@@ -166,15 +171,17 @@ def prepare(address: str) -> str:
             _post(client, f"sys/mounts/{mount}", token, {"type": "pki", "config": {"max_lease_ttl": "87600h"}})
             _post(client, f"{mount}/root/generate/internal", token,
                   {"common_name": "Bench Root", "ttl": "8760h", **key})
-            _post(client, f"{mount}/roles/bench", token,
-                  {"allowed_domains": ["example.com"], "allow_subdomains": True, **key})
-            _post(client, f"{mount}/issue/bench", token, {"common_name": "www.example.com", "ttl": "24h"})
+            for role, no_store in (("bench", False), ("bench-nostore", True)):
+                _post(client, f"{mount}/roles/{role}", token,
+                      {"allowed_domains": ["example.com"], "allow_subdomains": True, "no_store": no_store, **key})
+                _post(client, f"{mount}/issue/{role}", token, {"common_name": "www.example.com", "ttl": "24h"})
     return token
 
 
-def measure_served(wrk: str, script: Path, address: str, token: str, pid: int, kind: str, clients: int,
-                   workers: int, seconds: float) -> Served:
-    url = f"{address}/v1/pki-{kind}/issue/bench"
+def measure_served(wrk: str, script: Path, address: str, token: str, pid: int, scenario: tuple[str, str],
+                   clients: int, workers: int, seconds: float) -> Served:
+    kind, role = scenario
+    url = f"{address}/v1/pki-{kind}/issue/{role}"
     argv = [wrk, "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--timeout", "30s", "-s", str(script),
             url, "--", token]
     cpu_before = procstat.tree_cpu_seconds(pid)
@@ -188,7 +195,8 @@ def measure_served(wrk: str, script: Path, address: str, token: str, pid: int, k
     raw = json.loads(line[len(MARKER):])
     requests = max(1, int(raw["requests"]))
     return Served(
-        kind=kind, workers=workers, clients=clients, requests=int(raw["requests"]), errors=int(raw["errors"]),
+        kind=kind, role=role, workers=workers, clients=clients, requests=int(raw["requests"]),
+        errors=int(raw["errors"]),
         rate=raw["requests"] / (raw["duration_us"] / 1e6), p50_ms=raw["p50"] / 1000, p99_ms=raw["p99"] / 1000,
         server_cpu_ms_per_issue=1000 * server_cpu / requests, client_cpu_ms_per_issue=1000 * client_cpu / requests,
     )
@@ -209,33 +217,35 @@ def main() -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     script = workdir / "pki_issue.lua"
     script.write_text(WRK_SCRIPT)
-    raws: dict[str, list[Raw]] = {kind: [] for kind in KINDS}
-    served: dict[str, list[Served]] = {kind: [] for kind in KINDS}
+    raws: dict[tuple[str, str], list[Raw]] = {scenario: [] for scenario in SCENARIOS}
+    served: dict[tuple[str, str], list[Served]] = {scenario: [] for scenario in SCENARIOS}
     with servers.strongroom_server(workdir, args.workers) as node:
         token = prepare(node.address)
         for _ in range(args.rounds):
-            for kind in KINDS:
-                raws[kind].append(measure_raw(kind, args.seconds))
-                served[kind].append(measure_served(wrk, script, node.address, token, node.pid, kind, args.clients,
-                                                   args.workers, args.seconds))
+            for scenario in SCENARIOS:
+                raws[scenario].append(measure_raw(scenario[0], args.seconds))
+                served[scenario].append(measure_served(wrk, script, node.address, token, node.pid, scenario,
+                                                       args.clients, args.workers, args.seconds))
     print(f"PKI issue, {args.workers} worker(s), {args.clients} clients, {args.seconds:.0f}s per figure, "
           f"{args.rounds} round(s), medians; {os.cpu_count()} CPUs")
-    print(f"{'kind':<9} {'raw ms/issue':>12} {'raw keygen ms':>13} {'raw/s/core':>10} | {'server/s':>8} "
+    print(f"{'kind':<9} {'role':<13} {'raw ms/issue':>12} {'raw keygen ms':>13} {'raw/s/core':>10} | {'server/s':>8} "
           f"{'p50 ms':>7} {'p99 ms':>7} {'srv CPU ms':>10} {'x raw':>6} {'wrk CPU ms':>10} {'errors':>6}")
     report = []
-    for kind in KINDS:
-        raw_ms = statistics.median(r.cpu_ms_per_issue for r in raws[kind])
-        keygen = statistics.median(r.keygen_ms for r in raws[kind])
-        rows = served[kind]
+    for scenario in SCENARIOS:
+        kind, role = scenario
+        raw_ms = statistics.median(r.cpu_ms_per_issue for r in raws[scenario])
+        keygen = statistics.median(r.keygen_ms for r in raws[scenario])
+        rows = served[scenario]
         srv = statistics.median(s.server_cpu_ms_per_issue for s in rows)
         rate = statistics.median(s.rate for s in rows)
         p50 = statistics.median(s.p50_ms for s in rows)
         p99 = statistics.median(s.p99_ms for s in rows)
         client = statistics.median(s.client_cpu_ms_per_issue for s in rows)
         errors = sum(s.errors for s in rows)
-        print(f"{kind:<9} {raw_ms:>12.3f} {keygen:>13.3f} {1000 / raw_ms:>10.0f} | {rate:>8.0f} {p50:>7.1f} "
+        print(f"{kind:<9} {role:<13} {raw_ms:>12.3f} {keygen:>13.3f} {1000 / raw_ms:>10.0f} | {rate:>8.0f} {p50:>7.1f} "
               f"{p99:>7.1f} {srv:>10.3f} {srv / raw_ms:>6.2f} {client:>10.3f} {errors:>6}")
-        report.append({"kind": kind, "raw": [asdict(r) for r in raws[kind]], "served": [asdict(s) for s in rows]})
+        report.append({"kind": kind, "role": role, "raw": [asdict(r) for r in raws[scenario]],
+                       "served": [asdict(s) for s in rows]})
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
     return 0 if all(s.errors == 0 for rows in served.values() for s in rows) else 1
