@@ -62,6 +62,10 @@ class Request:
     sudo: bool = False
     #: True for a request the router let through without a token (login paths).
     unauthenticated: bool = False
+    #: Set by the core on a login whose principal is locked out (see ``LogicalBackend.login_principal``):
+    #: the backend must refuse it exactly as it refuses wrong credentials, with the same error and the
+    #: same work (e.g. the same password-hash verification), so the answer reveals nothing.
+    login_locked: bool = False
 
     def require_storage(self) -> StorageBackend:
         if self.storage is None:
@@ -178,6 +182,23 @@ class LogicalBackend(abc.ABC):
     def sudo_paths(self) -> Sequence[str]:
         """Regex patterns (relative to the mount) that need ``sudo`` on top of the normal capability."""
         return ()
+
+    def login_principal(self, req: Request) -> str | None:
+        """Who a login request claims to be, for the core's lockout: the principal's name, or None.
+
+        Called by the core for requests to the backend's ``unauthenticated_paths`` before
+        ``handle``. Return the name the backend will look the principal up by, normalised
+        exactly as that lookup normalises it (userpass: the folded username; AppRole: the
+        role_id), so every spelling that reaches one account shares one failure counter.
+        Return None when the request is not a login or names nobody the backend could ever
+        find (a malformed name); then no lockout applies. Must be cheap, must not verify
+        anything and must not touch storage: it runs before the lockout check.
+
+        The core keys failure counters by (mount accessor, principal), counts a login the
+        backend refuses with a client error (400 or 403) as a failure, resets the counter
+        on success, and sets ``Request.login_locked`` on logins of a locked principal.
+        """
+        return None
 
     async def existence(self, req: Request) -> bool | None:
         """For a write: does the target exist? ``None`` means "not tracked" (always ``update``)."""
