@@ -17,9 +17,10 @@ chain (docs/audit.md). Per chain, the verifier checks that:
   is running, a worker was killed, or the log was truncated).
 
 Files are put in order by their chains' sequence numbers: a file whose lines of
-some chain come before another file's lines of that chain goes first. Lines
-that are not chained audit entries (a torn write after a full disk, an edit)
-are reported as **malformed**.
+some chain come before another file's lines of that chain goes first. Files are
+read by :mod:`strongroom.core.audit.logfile` (so gzip-compressed rotations are
+read too); lines that are not chained audit entries (a torn write after a full
+disk, an edit) are reported as **malformed**.
 """
 
 from __future__ import annotations
@@ -32,11 +33,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from strongroom.core.audit.chain import CHECKPOINT_KINDS, GENESIS, checkpoint_message, key_id, line_hash
+from strongroom.core.audit.logfile import Line, read_log
 
 KINDS = ("changed", "deleted", "inserted", "reordered", "malformed", "open-tail")
 
@@ -115,50 +116,28 @@ def _reorder(problem: Problem, rank: dict[int, int]) -> Problem:
 
 
 def _parse_file(path: str, file_index: int, prefix: bytes) -> tuple[list[_Line], list[Problem]]:
-    data = Path(path).read_bytes()
-    chunks = data.split(b"\n")
-    complete = chunks[:-1]
     lines: list[_Line] = []
     problems: list[Problem] = []
-    index = 0
-    for number, raw in enumerate(complete, start=1):
-        parsed = _parse_line(path, number, raw, prefix)
+    for item in read_log(path, prefix):
+        parsed = _chained(item) if isinstance(item, Line) else Problem("malformed", path, item.number, item.message)
         if isinstance(parsed, Problem):
-            problems.append(Problem(parsed.kind, path, number, parsed.message, file_index))
+            problems.append(Problem(parsed.kind, path, parsed.line, parsed.message, file_index))
         else:
             lines.append(parsed)
-        index = number
-    if chunks[-1]:
-        problems.append(Problem("malformed", path, index + 1, "the file ends inside a line (truncated or torn)",
-                                file_index))
     return lines, problems
 
 
-def _parse_line(path: str, number: int, raw: bytes, prefix: bytes) -> _Line | Problem:
-    def bad(why: str, kind: str = "malformed") -> Problem:
-        return Problem(kind, path, number, why)
-
-    if prefix:
-        if not raw.startswith(prefix):
-            return bad("the line does not start with the device prefix")
-        body = raw[len(prefix):]
-    else:
-        start = raw.find(b"{")
-        if start < 0:
-            return bad("not an audit entry")
-        body = raw[start:]
-    try:
-        entry = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return bad("not an audit entry (invalid JSON: torn, truncated or edited)")
-    chain = entry.get("chain") if isinstance(entry, dict) else None
+def _chained(line: Line) -> _Line | Problem:
+    """The entry's chain link, or why it has none."""
+    entry = line.entry
+    chain = entry.get("chain")
     if not isinstance(chain, dict):
-        return bad("a line without a chain link", "inserted")
+        return Problem("inserted", line.file, line.number, "a line without a chain link")
     chain_id, seq, prev = chain.get("id"), chain.get("seq"), chain.get("prev")
     if not (isinstance(chain_id, str) and isinstance(seq, int) and not isinstance(seq, bool) and seq >= 1
             and isinstance(prev, str) and len(prev) == 64):
-        return bad("an entry with a malformed chain link")
-    return _Line(path, 0, number, raw, line_hash(raw), entry, chain_id, seq, prev)
+        return Problem("malformed", line.file, line.number, "an entry with a malformed chain link")
+    return _Line(line.file, 0, line.number, line.raw, line_hash(line.raw), entry, chain_id, seq, prev)
 
 
 def _file_order(parsed: list[list[_Line]]) -> list[int]:
