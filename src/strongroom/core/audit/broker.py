@@ -27,7 +27,7 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from strongroom.core.audit.chain import Chain, key_id, public_key_text
-from strongroom.core.audit.format import request_entry, response_entry, rfc3339
+from strongroom.core.audit.format import RequestPart, request_entry, request_part, response_entry, rfc3339
 from strongroom.core.audit.hashing import Renderer
 from strongroom.core.audit.options import CommonOptions, split_options
 from strongroom.core.audit.sink import LatencyObserver, Sink, Ticket
@@ -42,6 +42,8 @@ from strongroom.sdk.system import Clock, RandomBytes
 
 log = logging.getLogger("strongroom.audit")
 
+#: Request parts kept for answers still to come; more means answers that never came (bounded).
+MAX_PENDING_PARTS = 10_000
 #: Called with (device path, short reason) for every entry a device failed to record.
 FailureObserver = Callable[[str, str], None]
 
@@ -84,6 +86,8 @@ class Auditor:
         self._enabled = False
         self._signer: Ed25519PrivateKey | None = None
         self._lock = asyncio.Lock()
+        #: id(event) -> its request part, between log_request and log_response.
+        self._parts: dict[int, RequestPart] = {}
 
     def __repr__(self) -> str:
         return f"Auditor({sorted(self._active)!r})"
@@ -91,22 +95,37 @@ class Auditor:
     # -- the request path ---------------------------------------------------------------
 
     async def log_request(self, event: AuditEvent) -> None:
-        if self._enabled:
-            await self._record(request_entry(event, self.clock()), event, "request")
+        if not self._enabled:
+            return
+        part = request_part(event)
+        self._remember(event, part)
+        try:
+            await self._record(request_entry(event, self.clock(), part), "request")
+        except InternalError:
+            self._parts.pop(id(event), None)  # no answer will be logged for it
+            raise
 
     async def log_response(self, event: AuditEvent) -> None:
         if not self._enabled:
             return
+        part = self._parts.pop(id(event), None) or request_part(event)
         status = event.error.status if event.error is not None else response_status(
             event.response, event.request.operation)
-        plain = response_entry(event, self.clock(), status, elide_lists=False)
+        now = self.clock()
+        plain = response_entry(event, now, status, elide_lists=False, part=part)
         elided: dict[str, Any] | None = None
         if any(d.options.elide_list_responses for d in self._active.values()):
-            elided = response_entry(event, self.clock(), status, elide_lists=True)
-        await self._record(plain, event, "response", elided)
+            elided = response_entry(event, now, status, elide_lists=True, part=part)
+        await self._record(plain, "response", elided)
 
-    async def _record(self, entry: dict[str, Any], event: AuditEvent, what: str,
-                      elided: dict[str, Any] | None = None) -> None:
+    def _remember(self, event: AuditEvent, part: RequestPart) -> None:
+        """Keep the request part for the answer's entry (the same event object comes back)."""
+        if len(self._parts) >= MAX_PENDING_PARTS:
+            # Only a request whose answer never reached the broker (a bug path) is left behind.
+            self._parts.pop(next(iter(self._parts)))
+        self._parts[id(event)] = part
+
+    async def _record(self, entry: dict[str, Any], what: str, elided: dict[str, Any] | None = None) -> None:
         waits: list[tuple[ActiveDevice, Ticket]] = []
         for device in self._active.values():
             chosen = elided if elided is not None and device.options.elide_list_responses else entry
@@ -121,7 +140,14 @@ class Auditor:
             self._failed(device.entry.path, "format")
         if waits:
             deadline = max(device.options.write_deadline for device, _ in waits)
-            await asyncio.wait([ticket.future for _, ticket in waits], timeout=deadline)
+            futures = [ticket.future for _, ticket in waits]
+            # A timer instead of asyncio.wait: no task per entry on the hot path.
+            timer = asyncio.get_running_loop().call_later(deadline, _expire, futures)
+            try:
+                for future in futures:
+                    await future
+            finally:
+                timer.cancel()
         recorded = False
         for device, ticket in waits:
             if ticket.future.done() and ticket.future.result():
@@ -264,6 +290,13 @@ class Auditor:
         if device is None:
             raise InvalidRequest(f"unknown audit device {normalize_path(path)!r}")
         return device.renderer.hash(value)
+
+
+def _expire(futures: list[asyncio.Future[bool]]) -> None:
+    """The deadline passed: whatever is not recorded yet counts as not recorded."""
+    for future in futures:
+        if not future.done():
+            future.set_result(False)
 
 
 async def probe(device: AuditDevice, deadline: float) -> None:

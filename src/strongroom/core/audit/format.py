@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from strongroom.core.audit.hashing import Accessor, Fields, Hashed
@@ -20,15 +21,16 @@ ROOT_NAMESPACE = {"id": "root"}
 
 
 def rfc3339(epoch: float) -> str:
-    return dt.datetime.fromtimestamp(epoch, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """``2026-03-01T10:00:00.123456Z`` (UTC, microseconds)."""
+    return dt.datetime.fromtimestamp(epoch, tz=dt.UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
-def token_auth(token: TokenEntry, client_token: str) -> dict[str, Any]:
+def token_auth(token: TokenEntry, client_token: Hashed | None, accessor: Accessor) -> dict[str, Any]:
     """``auth`` for a request made with a known token."""
     auth: dict[str, Any] = {}
-    if client_token:
-        auth["client_token"] = Hashed(client_token)
-    auth["accessor"] = Accessor(token.accessor)
+    if client_token is not None:
+        auth["client_token"] = client_token
+    auth["accessor"] = accessor
     auth["display_name"] = Hashed(token.display_name)
     auth["policies"] = list(token.policies)
     auth["token_policies"] = list(token.policies)
@@ -62,49 +64,56 @@ def granted_auth(auth: Auth) -> dict[str, Any]:
     return out
 
 
-def request_object(event: AuditEvent) -> dict[str, Any]:
+@dataclass(slots=True)
+class RequestPart:
+    """``auth`` and ``request`` of an event: built once, shared by its request and response entries."""
+
+    auth: dict[str, Any]
+    request: dict[str, Any]
+
+
+def request_part(event: AuditEvent) -> RequestPart:
     req = event.request
     mount = event.mount
-    out: dict[str, Any] = {
+    # One marker per secret, used wherever it appears: each device hashes it once.
+    client_token = Hashed(event.client_token) if event.client_token else None
+    accessor = Accessor(event.token.accessor) if event.token is not None else None
+    request: dict[str, Any] = {
         "id": req.request_id,
         "operation": req.operation.value,
         "mount_point": mount.route_prefix,
         "mount_type": mount.type,
         "mount_accessor": mount.accessor,
     }
-    if event.client_token:
-        out["client_token"] = Hashed(event.client_token)
-        if event.token is not None:
-            out["client_token_accessor"] = Accessor(event.token.accessor)
-    out["namespace"] = ROOT_NAMESPACE
-    out["path"] = mount.route_prefix + req.path
+    if client_token is not None:
+        request["client_token"] = client_token
+        if accessor is not None:
+            request["client_token_accessor"] = accessor
+    request["namespace"] = ROOT_NAMESPACE
+    request["path"] = mount.route_prefix + req.path
     if req.data:
-        out["data"] = Fields(req.data, frozenset(mount.config.audit_non_hmac_request_keys))
-    out["remote_address"] = req.remote_addr
-    return out
+        request["data"] = Fields(req.data, frozenset(mount.config.audit_non_hmac_request_keys))
+    request["remote_address"] = req.remote_addr
+    if event.token is not None and accessor is not None:
+        auth = token_auth(event.token, client_token, accessor)
+    elif client_token is not None:
+        auth = {"client_token": client_token}
+    else:
+        auth = {}
+    return RequestPart(auth, request)
 
 
-def auth_object(event: AuditEvent) -> dict[str, Any]:
-    if event.token is not None:
-        return token_auth(event.token, event.client_token)
-    if event.client_token:
-        return {"client_token": Hashed(event.client_token)}
-    return {}
-
-
-def request_entry(event: AuditEvent, time: float) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "type": "request",
-        "time": rfc3339(time),
-        "auth": auth_object(event),
-        "request": request_object(event),
-    }
+def request_entry(event: AuditEvent, time: float, part: RequestPart | None = None) -> dict[str, Any]:
+    part = part or request_part(event)
+    entry: dict[str, Any] = {"type": "request", "time": rfc3339(time), "auth": part.auth, "request": part.request}
     if event.error is not None:
         entry["error"] = event.error.message
     return entry
 
 
-def response_entry(event: AuditEvent, time: float, status: int, *, elide_lists: bool) -> dict[str, Any]:
+def response_entry(event: AuditEvent, time: float, status: int, *, elide_lists: bool,
+                   part: RequestPart | None = None) -> dict[str, Any]:
+    part = part or request_part(event)
     mount = event.mount
     response: dict[str, Any] = {
         "mount_point": mount.route_prefix,
@@ -118,8 +127,8 @@ def response_entry(event: AuditEvent, time: float, status: int, *, elide_lists: 
     entry: dict[str, Any] = {
         "type": "response",
         "time": rfc3339(time),
-        "auth": auth_object(event),
-        "request": request_object(event),
+        "auth": part.auth,
+        "request": part.request,
         "response": response,
     }
     if event.error is not None:

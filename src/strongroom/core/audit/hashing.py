@@ -16,18 +16,23 @@ With ``log_raw`` the markers are unwrapped and nothing is hashed.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Mapping
 from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hmac as crypto_hmac
 
 HMAC_PREFIX = "hmac-sha256:"
 
 
 class Hashed:
-    __slots__ = ("value",)
+    __slots__ = ("memo", "value")
 
     def __init__(self, value: Any) -> None:
         self.value = value
+        #: (renderer, rendered): a marker used twice (the token in ``auth`` and in ``request``,
+        #: or in the request and the response entry) is hashed once per device.
+        self.memo: tuple[Renderer, Any] | None = None
 
     def __repr__(self) -> str:
         return "Hashed(...)"
@@ -45,26 +50,22 @@ class Fields:
 
 
 class Accessor:
-    __slots__ = ("value",)
+    __slots__ = ("memo", "value")
 
     def __init__(self, value: str) -> None:
         self.value = value
+        self.memo: tuple[Renderer, Any] | None = None
 
     def __repr__(self) -> str:
         return "Accessor(...)"
-
-
-def hmac_text(salt: bytes, value: str) -> str:
-    """``hmac-sha256:<hex>`` of ``value`` (UTF-8; lone surrogates kept as they came) under ``salt``."""
-    digest = hmac.digest(salt, value.encode("utf-8", "surrogatepass"), "sha256")
-    return HMAC_PREFIX + digest.hex()
 
 
 class Renderer:
     """The orjson ``default`` hook of one device: see the module docstring."""
 
     def __init__(self, salt: bytes, *, log_raw: bool = False, hmac_accessor: bool = True) -> None:
-        self._salt = salt
+        # Keyed once; each value hashes on a copy (the key schedule is not redone per value).
+        self._keyed = crypto_hmac.HMAC(salt, hashes.SHA256())
         self.log_raw = log_raw
         self.hmac_accessor = hmac_accessor
 
@@ -72,17 +73,26 @@ class Renderer:
         return f"Renderer(log_raw={self.log_raw}, hmac_accessor={self.hmac_accessor})"
 
     def hash(self, value: str) -> str:
-        return hmac_text(self._salt, value)
+        """``hmac-sha256:<hex>`` of ``value`` (UTF-8; lone surrogates kept as they came) under the salt."""
+        mac = self._keyed.copy()
+        mac.update(value.encode("utf-8", "surrogatepass"))
+        return HMAC_PREFIX + mac.finalize().hex()
 
     def default(self, obj: Any) -> Any:
-        if isinstance(obj, Hashed):
-            return obj.value if self.log_raw else self._tree(obj.value)
+        if isinstance(obj, Hashed | Accessor):
+            memo = obj.memo
+            if memo is not None and memo[0] is self:
+                return memo[1]
+            if isinstance(obj, Hashed):
+                rendered = obj.value if self.log_raw else self._tree(obj.value)
+            else:
+                rendered = obj.value if self.log_raw or not self.hmac_accessor else self.hash(obj.value)
+            obj.memo = (self, rendered)
+            return rendered
         if isinstance(obj, Fields):
             if self.log_raw:
                 return obj.value
             return {k: (v if k in obj.clear else self._tree(v)) for k, v in obj.value.items()}
-        if isinstance(obj, Accessor):
-            return obj.value if self.log_raw or not self.hmac_accessor else self.hash(obj.value)
         raise TypeError(f"cannot write a {type(obj).__name__} into an audit entry")
 
     def _tree(self, value: Any) -> Any:

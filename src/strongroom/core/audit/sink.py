@@ -48,6 +48,8 @@ class Ticket:
 @dataclass(slots=True)
 class _Commands:
     reopen: bool = False
+    #: How many queued entries came before the reopen request (they go to the old file).
+    reopen_at: int = 0
     close: bool = False
     closed: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = field(default_factory=list)
 
@@ -79,6 +81,9 @@ class Sink:
         self._on_latency = on_latency
         self._cond = threading.Condition()
         self._queue: list[Ticket] = []
+        #: Entries submitted during the current turn of the event loop (the loop's side only).
+        self._outbox: list[Ticket] = []
+        self._flush_scheduled = False
         self._commands = _Commands()
         self._stopped = False
         self._busy_since: float | None = None
@@ -100,16 +105,30 @@ class Sink:
         return busy is not None and time.monotonic() - busy > self.deadline
 
     def submit(self, body: bytes) -> Ticket:
-        """Queue ``body`` (a JSON object, no newline); its future says whether it was recorded."""
+        """Queue ``body`` (a JSON object, no newline); its future says whether it was recorded.
+
+        Called from one event loop. Entries submitted during one turn of the loop reach
+        the thread together (one wake-up per batch, not per entry).
+        """
         loop = asyncio.get_running_loop()
         ticket = Ticket(body, loop.create_future(), loop, time.monotonic())
-        with self._cond:
-            if self._stopped or self.stalled():
-                ticket.future.set_result(False)
-                return ticket
-            self._queue.append(ticket)
-            self._cond.notify()
+        if self._stopped or self.stalled():
+            ticket.future.set_result(False)
+            return ticket
+        self._outbox.append(ticket)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            loop.call_soon(self._flush)
         return ticket
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        batch, self._outbox = self._outbox, []
+        if not batch:
+            return
+        with self._cond:
+            self._queue.extend(batch)
+            self._cond.notify()
 
     def abandon(self, ticket: Ticket) -> None:
         """The broker stopped waiting: drop the entry if the thread has not taken it yet."""
@@ -119,9 +138,15 @@ class Sink:
         _settle(ticket.future, False)
 
     def reopen(self) -> None:
-        """Ask the thread to write a ``rotate`` checkpoint and reopen the device (SIGHUP)."""
+        """Ask the thread to write a ``rotate`` checkpoint and reopen the device (SIGHUP).
+
+        Called from the event loop: entries submitted before go to the old file, later ones to the new.
+        """
+        self._flush()
         with self._cond:
-            self._commands.reopen = True
+            if not self._commands.reopen:
+                self._commands.reopen = True
+                self._commands.reopen_at = len(self._queue)
             self._cond.notify()
 
     def close(self) -> asyncio.Future[None] | None:
@@ -135,6 +160,8 @@ class Sink:
         except RuntimeError:
             loop = None
         done: asyncio.Future[None] | None = loop.create_future() if loop is not None else None
+        if loop is not None:
+            self._flush()  # what was submitted before the close is written before the close checkpoint
         with self._cond:
             self._stopped = True
             self._commands.close = True
@@ -154,12 +181,16 @@ class Sink:
         with self._cond:
             while not self._queue and not self._commands.reopen and not self._commands.close:
                 self._cond.wait()
-            batch = [t for t in self._queue if not t.abandoned]
-            for ticket in batch:
-                ticket.claimed = True
-            self._queue.clear()
             commands = self._commands
             self._commands = _Commands()
+            if commands.reopen and not commands.close:
+                # Entries queued after the reopen request belong in the new file: next turn.
+                taken, self._queue = self._queue[:commands.reopen_at], self._queue[commands.reopen_at:]
+            else:
+                taken, self._queue = self._queue, []
+            batch = [t for t in taken if not t.abandoned]
+            for ticket in batch:
+                ticket.claimed = True
             return batch, commands.reopen, commands.close, commands.closed
 
     def _run(self) -> None:
