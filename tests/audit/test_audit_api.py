@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from strongroom.core.audit.broker import Auditor
+from strongroom.core.audit.chain import load_public_key
+from strongroom.core.audit.verify import verify_logs
 from strongroom.sdk.system import ManualClock
 from tests.api.api_support import started_server
 from tests.audit.audit_support import read_entries, requests_and_responses, unhashed
@@ -154,3 +156,20 @@ def test_disabling_the_device_ends_its_chain_with_a_close_checkpoint(server: InP
     server.request("GET", "secret/data/app")
     assert len(read_entries(log)) == lines_before
 
+
+
+def test_a_seal_ends_every_chain_and_the_next_unseal_starts_new_ones(server: InProcessServer, log: Path) -> None:
+    server.request("GET", "secret/data/app")
+    assert server.request("PUT", "sys/seal").status_code == 204
+    server.run(server.seal.unseal_with_keys(server.unseal_keys))
+    server.request("GET", "secret/data/app")
+    key = server.request("GET", "sys/audit").json()["data"]["file/"]["checkpoint_public_key"]
+    assert isinstance(server.core.audit, Auditor)
+    server.run(server.core.audit.close())
+
+    entries = read_entries(log)
+    chains = list(dict.fromkeys(e["chain"]["id"] for e in entries))
+    assert len(chains) == 2
+    kinds = [e["checkpoint"]["kind"] for e in entries if e["type"] == "checkpoint"]
+    assert kinds == ["open", "close", "open", "close"]
+    assert verify_logs([log], load_public_key(key)).problems == []

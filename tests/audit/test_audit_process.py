@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import httpx
+import hvac
 import pytest
 
 from tests.audit.audit_support import read_entries, requests_and_responses, unhashed
@@ -197,3 +198,19 @@ def test_a_full_disk_fails_requests_closed_until_space_is_freed(node: AuditedNod
         filler.unlink()
         served_again(node, secret)
         node.server.stop()
+
+
+def test_hvac_manages_devices_and_computes_hashes_the_way_it_does_with_vault(node: AuditedNode) -> None:
+    client = hvac.Client(url=node.server.address, token=node.root, timeout=15)
+    log = node.directory / "hvac-audit.log"
+    client.sys.enable_audit_device("file", description="from hvac", options={"file_path": str(log)},
+                                   path="hvac-file")
+    listed = client.sys.list_enabled_audit_devices()
+    assert listed["data"]["hvac-file/"]["options"] == {"file_path": str(log)}
+    assert listed["data"]["hvac-file/"]["description"] == "from hvac"
+    client.secrets.kv.v2.create_or_update_secret("from-hvac", secret={"password": "hvac-secret-value"})
+    digest = client.sys.calculate_hash("hvac-file", "hvac-secret-value")["data"]["hash"]
+    assert digest.encode() in log.read_bytes()
+    assert b"hvac-secret-value" not in log.read_bytes()
+    client.sys.disable_audit_device("hvac-file")
+    assert client.sys.list_enabled_audit_devices()["data"] == {}
