@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from strongroom.core.acl_cache import AclCache
@@ -29,6 +30,7 @@ from strongroom.core.hooks import (
     RequestRecord,
     notify,
 )
+from strongroom.core.lockout import LockoutDefaults, LoginLockout
 from strongroom.core.mount_manager import MountManager
 from strongroom.core.policy.canonical import canonical_request_path
 from strongroom.core.policy.store import PolicyStore
@@ -60,6 +62,8 @@ class CoreConfig:
     max_lease_ttl: int = 768 * 3600
     storage_type: str = "inmem"
     dev: bool = False
+    #: The configuration's ``user_lockout`` blocks (defaults for every auth mount).
+    user_lockout: LockoutDefaults = field(default_factory=LockoutDefaults)
 
 
 @dataclass
@@ -142,6 +146,10 @@ class Core:
         self.states: list[BarrierState] = []
         #: Rate-limit quotas (``sys/quotas``); the composition root hands it the node's shared counter.
         self.quotas = QuotaEnforcer(StorageView(barrier, "sys/quotas/"))
+        #: Failed-login counting and lockout around every login (``strongroom.core.lockout``).
+        self.lockout = LoginLockout(
+            StorageView(barrier, "sys/lockout/"), clock=clock, random_bytes=random_bytes, defaults=config.user_lockout
+        )
         #: Where ``sys/alerts`` reads recent alerts from; set at the composition root.
         self.alert_feed: AlertFeed = NoDetector()
         #: Set at the composition root: serves ``sys/metrics``.
@@ -288,7 +296,10 @@ class Core:
             req.unauthenticated = True
             if entry.kind == "auth":
                 record.login_method = entry.type
-            response = await self._serve(backend, req, event)
+                # Every login of every auth method passes the lockout (strongroom.core.lockout).
+                response = await self.lockout.guard(entry, backend, req, partial(self._serve, backend, req, event))
+            else:
+                response = await self._serve(backend, req, event)
             if record.login_method:
                 record.login_succeeded = response is not None and response.auth is not None
         else:
@@ -328,6 +339,10 @@ class Core:
             # authenticated answer carrying auth without a token, such as renew-accessor, must not:
             # minting there would hand the caller a token with somebody else's policies.
             auth = response.auth if response is not None else None
+            if req.login_locked and auth is not None:
+                # A backend that ignored the lockout flag: a locked principal gets no token regardless.
+                log.error("a %s mount answered a locked-out login with a token; refused", req.mount_type)
+                raise PermissionDenied()
             if req.unauthenticated and response is not None and auth is not None and not auth.client_token:
                 await self._mint_login_token(response, event.mount.route_prefix)
         except StrongroomError as exc:

@@ -303,6 +303,10 @@ def apply_config(config: MountConfig, raw: dict[str, Any]) -> None:
             if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
                 raise InvalidRequest(f"{name} must be a list of strings")
             setattr(config, name, [i.strip() for i in items if i.strip()])
+    if "user_lockout_config" in raw and raw["user_lockout_config"] is not None:
+        from strongroom.core.lockout.settings import merge_tune
+
+        config.user_lockout_config = merge_tune(config.user_lockout_config, raw["user_lockout_config"])
     if config.max_lease_ttl and config.default_lease_ttl > config.max_lease_ttl:
         raise InvalidRequest("default_lease_ttl cannot be greater than max_lease_ttl")
 

@@ -31,6 +31,8 @@ class MountConfig:
     audit_non_hmac_request_keys: list[str] = field(default_factory=list)
     audit_non_hmac_response_keys: list[str] = field(default_factory=list)
     passthrough_request_headers: list[str] = field(default_factory=list)
+    #: Auth mounts: the tuned lockout settings under Vault's names (``strongroom.core.lockout.settings``).
+    user_lockout_config: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from strongroom import __version__
 from strongroom.core.alerts.sys_paths import alert_paths
+from strongroom.core.lockout.sys_paths import locked_users_paths
 from strongroom.core.metrics.endpoint import metrics_paths
 from strongroom.core.mounts import MountEntry
 from strongroom.core.policy.acl import ACL
@@ -48,6 +49,7 @@ _TUNE_FIELDS = {
     "audit_non_hmac_request_keys": Field(T.ANY),
     "audit_non_hmac_response_keys": Field(T.ANY),
     "passthrough_request_headers": Field(T.ANY),
+    "user_lockout_config": Field(T.MAP),
 }
 _PATHS_FIELDS = {"path": Field(T.ANY), "paths": Field(T.ANY), "token": Field(T.STRING, ""),
                  "accessor": Field(T.STRING, "")}
@@ -90,6 +92,19 @@ def tuned_settings(entry: MountEntry) -> dict[str, Any]:
         if getattr(config, name):
             settings[name] = list(getattr(config, name))
     return settings
+
+
+def lockout_tune_settings(entry: MountEntry, core: Core) -> dict[str, Any]:
+    """An auth mount's lockout settings as Vault's tune read shows them, once the mount tunes them."""
+    if entry.kind != "auth" or not entry.config.user_lockout_config:
+        return {}
+    effective = core.lockout.settings_for(entry)
+    return {
+        "user_lockout_threshold": effective.threshold,
+        "user_lockout_duration": effective.duration,
+        "user_lockout_counter_reset_duration": effective.counter_reset,
+        "user_lockout_disable": effective.disabled,
+    }
 
 
 def legacy_response(data: dict[str, Any], request_id: str) -> Response:
@@ -165,6 +180,7 @@ class SystemBackend(FrameworkBackend):
             *quota_paths(self.core),
             *metrics_paths(self.core),
             *audit_paths(self.core),
+            *locked_users_paths(self.core),
             Path("internal/ui/mounts", {R: self._ui_mounts}),
             Path("internal/ui/mounts/(?P<path>.+)", {R: self._ui_mount}),
         ]
@@ -219,6 +235,7 @@ class SystemBackend(FrameworkBackend):
                 "description": entry.description,
                 "options": dict(entry.options) or None,
                 **tuned_settings(entry),
+                **lockout_tune_settings(entry, self.core),
             }
             if kind == "auth":
                 data["token_type"] = "default-service"  # the only token type we issue

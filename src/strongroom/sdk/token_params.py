@@ -186,7 +186,7 @@ class TokenParams:
         """token field -> the name it was given under in this write (current or legacy)."""
         given: dict[str, str] = {}
         for name in TOKEN_FIELDS:
-            if data.has(name):
+            if name in data.schema and data.has(name):
                 given[name] = name
         for old, new in LEGACY_NAMES.items():
             if old in data.schema and data.has(old):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from strongroom.auth.userpass import UserpassBackend
 from strongroom.core.registry import Registry
 from strongroom.engines.kv import KVBackend
 from strongroom.engines.pki import PKIBackend
@@ -17,6 +18,7 @@ def builtin_registry() -> Registry:
     registry.secrets["kv"] = KVBackend
     registry.secrets["pki"] = PKIBackend
     registry.secrets["transit"] = TransitBackend
+    registry.auth["userpass"] = UserpassBackend
     registry.aliases["kv-v2"] = ("kv", {"version": "2"})
     registry.aliases["generic"] = ("kv", {"version": "1"})
     return registry
