@@ -5,15 +5,14 @@ Every helper talks to a real server process over real HTTP; nothing here imports
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import hvac
+import requests
+from tests.integration.process_harness import owner_of_connection
 from tests.support.server import ServerProcess
 
 
@@ -47,20 +46,23 @@ def worker_pids(server: ServerProcess, count: int, timeout: float = 10) -> list[
     raise AssertionError(f"expected {count} workers, found {children.read_text()!r}")
 
 
-@contextlib.contextmanager
-def served_only_by(pids: list[int], chosen: int) -> Iterator[None]:
-    """Stop every worker but ``chosen`` so that new connections can only be accepted by it.
+def pinned_client(server: ServerProcess, pids: list[int], chosen: int, token: str | None = None) -> hvac.Client:
+    """An hvac client whose kept-alive connection was accepted by worker ``chosen``.
 
-    The workers share one listening socket; a stopped process does not call accept, so the
-    kernel hands every new connection to the running one. Never hold this across a call
-    that broadcasts to all workers (final unseal key, seal, rotate): the supervisor waits
-    for every worker's acknowledgement.
+    Each worker has its own SO_REUSEPORT socket and the kernel picks one per
+    connection, so: open a connection, ask /proc which worker holds its far end,
+    and start over until it is ``chosen``. Later requests reuse that connection.
     """
-    others = [pid for pid in pids if pid != chosen]
-    for pid in others:
-        os.kill(pid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        for pid in others:
-            os.kill(pid, signal.SIGCONT)
+    url = httpx.URL(server.address)
+    assert url.port is not None
+    for _ in range(200):
+        session = requests.Session()
+        session.get(f"{server.address}/v1/sys/health", timeout=10)
+        manager = session.get_adapter(server.address).poolmanager
+        pools = [manager.pools[key] for key in manager.pools.keys()]  # noqa: SIM118 - a container, not a dict
+        conns = [c for pool in pools if pool.pool is not None for c in pool.pool.queue if c is not None]
+        sock = getattr(conns[0], "sock", None) if len(conns) == 1 else None
+        if sock is not None and owner_of_connection(url.port, sock.getsockname()[1], pids) == chosen:
+            return hvac.Client(url=server.address, token=token, session=session)
+        session.close()
+    raise AssertionError(f"no connection landed on worker {chosen}")

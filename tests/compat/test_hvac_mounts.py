@@ -99,10 +99,10 @@ def test_disabled_mount_loses_its_data_and_re_enabling_gives_an_empty_mount(root
 def test_mount_errors_keep_vaults_wording(root: hvac.Client) -> None:
     with pytest.raises(hvac.exceptions.InvalidRequest, match="path is already in use at secret/"):
         root.sys.enable_secrets_engine("kv", path="secret")
-    with pytest.raises(hvac.exceptions.InvalidRequest, match="plugin not found in the catalog: pki"):
-        root.sys.enable_secrets_engine("pki", path=unique("pki"))
-    with pytest.raises(hvac.exceptions.InvalidRequest, match="plugin not found in the catalog: userpass"):
-        root.sys.enable_auth_method("userpass", path=unique("userpass"))
+    with pytest.raises(hvac.exceptions.InvalidRequest, match="plugin not found in the catalog: no-such-engine"):
+        root.sys.enable_secrets_engine("no-such-engine", path=unique("nse"))
+    with pytest.raises(hvac.exceptions.InvalidRequest, match="plugin not found in the catalog: no-such-method"):
+        root.sys.enable_auth_method("no-such-method", path=unique("nsm"))
     with pytest.raises(hvac.exceptions.InvalidRequest):
         root.sys.disable_secrets_engine("sys")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import hvac
 import hvac.exceptions
 import pytest
-from tests.compat.hvac_support import client, served_only_by, worker_pids
+from tests.compat.hvac_support import client, pinned_client, worker_pids
 from tests.support.server import ServerProcess, running, sqlite_server_process
 
 WORKERS = 2
@@ -82,18 +82,16 @@ def test_fresh_server_initialises_with_five_shares_and_threshold_three(tmp: Path
 def test_unseal_progress_is_the_nodes_across_workers_and_reset_clears_it(node: Node) -> None:
     node.sealed()
     first, second = node.workers
-    with served_only_by(node.workers, first):
-        status = client(node.server.address).sys.submit_unseal_key(node.keys[0])
+    status = pinned_client(node.server, node.workers, first).sys.submit_unseal_key(node.keys[0])
     assert (status["sealed"], status["progress"], status["t"], status["n"]) == (True, 1, 3, 5)
     nonce = status["nonce"]
     assert nonce
-    with served_only_by(node.workers, second):
-        status = client(node.server.address).sys.submit_unseal_key(node.keys[1])
+    status = pinned_client(node.server, node.workers, second).sys.submit_unseal_key(node.keys[1])
     assert (status["progress"], status["nonce"]) == (2, nonce)
-    with served_only_by(node.workers, first):
-        status = client(node.server.address).sys.submit_unseal_key(reset=True)
-        assert (status["sealed"], status["progress"]) == (True, 0)
-        assert client(node.server.address).sys.read_seal_status()["progress"] == 0
+    on_first = pinned_client(node.server, node.workers, first)
+    status = on_first.sys.submit_unseal_key(reset=True)
+    assert (status["sealed"], status["progress"]) == (True, 0)
+    assert on_first.sys.read_seal_status()["progress"] == 0
 
     # Any three of the five shares unseal, submitted over separate connections.
     for key in node.keys[2:4]:
@@ -104,18 +102,14 @@ def test_unseal_progress_is_the_nodes_across_workers_and_reset_clears_it(node: N
 
 def test_every_worker_serves_once_unsealed_and_none_once_sealed(node: Node) -> None:
     node.unsealed()
-    for worker in node.workers:
-        with served_only_by(node.workers, worker):
-            assert client(node.server.address, node.root_token).auth.token.lookup_self()["data"]["policies"] == [
-                "root"
-            ]
+    pinned = [pinned_client(node.server, node.workers, worker, node.root_token) for worker in node.workers]
+    for each in pinned:
+        assert each.auth.token.lookup_self()["data"]["policies"] == ["root"]
     node.root().sys.seal()
-    for worker in node.workers:
-        with served_only_by(node.workers, worker):
-            pinned = client(node.server.address, node.root_token)
-            assert pinned.sys.is_sealed() is True
-            with pytest.raises(hvac.exceptions.VaultDown, match="Vault is sealed"):
-                pinned.auth.token.lookup_self()
+    for each in pinned:  # the same connections, opened while unsealed
+        assert each.sys.is_sealed() is True
+        with pytest.raises(hvac.exceptions.VaultDown, match="Vault is sealed"):
+            each.auth.token.lookup_self()
 
 
 def test_health_codes_follow_the_seal_and_honour_query_overrides(node: Node) -> None:
@@ -151,12 +145,11 @@ def test_key_rotation_keeps_old_secrets_readable_on_every_worker(node: Node) -> 
 
     root.sys.rotate_encryption_key()
     for worker in node.workers:
-        with served_only_by(node.workers, worker):
-            pinned = client(node.server.address, node.root_token)
-            status = pinned.sys.get_encryption_key_status()
-            assert status["term"] == status["data"]["term"] == term + 1
-            old = pinned.secrets.kv.v2.read_secret_version("before", mount_point="rot", raise_on_deleted_version=True)
-            assert old["data"]["data"] == {"v": "old"}
+        pinned = pinned_client(node.server, node.workers, worker, node.root_token)
+        status = pinned.sys.get_encryption_key_status()
+        assert status["term"] == status["data"]["term"] == term + 1
+        old = pinned.secrets.kv.v2.read_secret_version("before", mount_point="rot", raise_on_deleted_version=True)
+        assert old["data"]["data"] == {"v": "old"}
     root.secrets.kv.v2.create_or_update_secret("after", {"v": "new"}, mount_point="rot")
 
     node.sealed()

@@ -16,7 +16,6 @@ from tests.compat.hvac_support import client
 Call = Callable[[hvac.Client], object]
 
 MISSING: list[tuple[str, Call, type[hvac.exceptions.VaultError], str]] = [
-    ("#3 audit", lambda c: c.sys.list_enabled_audit_devices(), hvac.exceptions.InvalidPath, "unsupported path"),
     ("#4 leases", lambda c: c.sys.read_lease("kv/creds/abc"), hvac.exceptions.InvalidPath, "unsupported path"),
     ("#5 generate-root", lambda c: c.sys.read_root_generation_progress(), hvac.exceptions.InvalidPath,
      "unsupported path"),
