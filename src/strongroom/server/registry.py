@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from strongroom.auth.approle import AppRoleBackend
 from strongroom.auth.userpass import UserpassBackend
 from strongroom.core.registry import Registry
 from strongroom.engines.kv import KVBackend
@@ -19,6 +20,7 @@ def builtin_registry() -> Registry:
     registry.secrets["pki"] = PKIBackend
     registry.secrets["transit"] = TransitBackend
     registry.auth["userpass"] = UserpassBackend
+    registry.auth["approle"] = AppRoleBackend
     registry.aliases["kv-v2"] = ("kv", {"version": "2"})
     registry.aliases["generic"] = ("kv", {"version": "1"})
     return registry
