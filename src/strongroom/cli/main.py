@@ -14,7 +14,19 @@ from typing import Any
 import click
 
 from strongroom import __version__
-from strongroom.cli.commands import audit, generic, kv, login, operator, policy, secrets, server, status, token
+from strongroom.cli.commands import (
+    audit,
+    audit_search,
+    generic,
+    kv,
+    login,
+    operator,
+    policy,
+    secrets,
+    server,
+    status,
+    token,
+)
 from strongroom.cli.errors import LOCAL_ERROR, CliError
 from strongroom.cli.flags import VaultGroup
 
@@ -61,8 +73,9 @@ def cli() -> None:
     """
 
 
-for module in (status, operator, login, token, policy, secrets, kv, generic, server, audit):
+for module in (status, operator, login, token, policy, secrets, kv, generic, server):
     module.register(cli)
+audit_search.register(audit.register(cli))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
