@@ -77,6 +77,9 @@ class UserpassBackend(FrameworkBackend):
         super().__init__(ctx)
         self.hashing = hashing or PasswordHashing()
 
+    async def setup(self) -> None:
+        await self.hashing.prepare()
+
     def unauthenticated_paths(self) -> list[str]:
         return [r"login/[^/]+"]
 

@@ -87,13 +87,18 @@ class PasswordHashing:
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
+    async def prepare(self) -> None:
+        """Make the dummy hash now (at mount setup), so no refused login ever pays for making it."""
+        if self._dummy is None:
+            self._dummy = await self.hash(secrets.token_urlsafe(32))
+
     async def verify_dummy(self, password: str) -> bool:
         """The same work as :meth:`verify` for a real user, against a hash nobody knows the password of.
 
         Always False (the dummy password is 32 random bytes drawn once per process).
         """
-        if self._dummy is None:
-            self._dummy = await self.hash(secrets.token_urlsafe(32))
+        await self.prepare()
+        assert self._dummy is not None
         await self.verify(self._dummy, password)
         return False
 
