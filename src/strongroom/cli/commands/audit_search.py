@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,8 @@ _OLDEST = dt.datetime.min.replace(tzinfo=dt.UTC)
 class Found:
     """What one pass over the log produced."""
 
-    matches: list[tuple[tuple[Any, ...], Line]] = field(default_factory=list)
+    #: (sort key, the entry's JSON as logged): parsed again for output, so a large result costs its size once.
+    matches: list[tuple[tuple[Any, ...], bytes]] = field(default_factory=list)
     malformed: list[Malformed] = field(default_factory=list)
 
 
@@ -104,7 +105,7 @@ def register(audit: click.Group) -> None:
             criteria = criteria.with_needles(accessor=accessor_needle(accessor_values, hasher))
         found = scan(files, marker, criteria)
         found.matches.sort(key=lambda match: match[0])
-        print_matches(session.format, [line for _, line in found.matches], show_raw)
+        print_matches(session.format, [body for _, body in found.matches], show_raw)
         return report_malformed(found.malformed, skip_malformed)
 
 
@@ -151,6 +152,7 @@ class Hasher:
         self._prefix = prefix
         self._given = device_path(device) if device else None
         self._survey: Survey | None = None
+        self._device: str | None = None
 
     def __repr__(self) -> str:
         return f"Hasher(device={self._given!r})"
@@ -163,6 +165,11 @@ class Hasher:
 
     def device(self) -> str:
         """``-device``, else the single device the log's checkpoints name; LocalError when that is unclear."""
+        if self._device is None:
+            self._device = self._choose()
+        return self._device
+
+    def _choose(self) -> str:
         named = sorted(self.survey.devices)
         if self._given is not None:
             if named and self._given not in named:
@@ -202,7 +209,7 @@ def survey(files: Sequence[str], prefix: bytes) -> Survey:
     result = Survey()
     for name in files:
         seen_device = seen_accessor = False
-        for item in read_log(name, prefix):
+        for item in lines_of(name, prefix):
             if not isinstance(item, Line):
                 continue
             entry = item.entry
@@ -222,15 +229,20 @@ def survey(files: Sequence[str], prefix: bytes) -> Survey:
 def scan(files: Sequence[str], prefix: bytes, criteria: Criteria) -> Found:
     found = Found()
     for order, name in enumerate(files):
-        try:
-            for item in read_log(name, prefix):
-                if isinstance(item, Malformed):
-                    found.malformed.append(item)
-                elif criteria.matches(item.entry):
-                    found.matches.append((sort_key(item, order), item))
-        except OSError as exc:
-            raise LocalError(f"cannot read {name}: {exc.strerror or exc}") from None
+        for item in lines_of(name, prefix):
+            if isinstance(item, Malformed):
+                found.malformed.append(item)
+            elif criteria.matches(item.entry):
+                found.matches.append((sort_key(item, order), item.body))
     return found
+
+
+def lines_of(name: str, prefix: bytes) -> Iterator[Line | Malformed]:
+    """:func:`read_log`, with an I/O error while reading turned into a LocalError naming the file."""
+    try:
+        yield from read_log(name, prefix)
+    except OSError as exc:
+        raise LocalError(f"cannot read {name}: {exc.strerror or exc}") from None
 
 
 def sort_key(line: Line, order: int) -> tuple[Any, ...]:
@@ -245,29 +257,31 @@ def sort_key(line: Line, order: int) -> tuple[Any, ...]:
 # -- output ------------------------------------------------------------------------------------------
 
 
-def print_matches(fmt: str, lines: list[Line], show_raw: bool) -> None:
+def print_matches(fmt: str, bodies: list[bytes], show_raw: bool) -> None:
+    """The entries as a table, JSON lines (each as logged unless something had to be hidden) or YAML."""
     hidden = 0
 
-    def shown(line: Line) -> tuple[dict[str, Any], bool]:
+    def shown(body: bytes) -> tuple[dict[str, Any], bool]:
         nonlocal hidden
+        entry = orjson.loads(body)
         if show_raw:
-            return line.entry, False
-        cleaned, count = redact(line.entry)
+            return entry, False
+        cleaned, count = redact(entry)
         hidden += count
         return cleaned, count > 0
 
     if fmt == "table":
-        if lines:
-            output.emit(output.columns([row(line.entry) for line in lines], HEADERS))
+        if bodies:
+            output.emit(output.columns([row(orjson.loads(body)) for body in bodies], HEADERS))
         else:
             click.echo("No entries match.", err=True)
     elif fmt == "json":
-        for line in lines:
-            entry, changed = shown(line)
+        for body in bodies:
+            entry, changed = shown(body)
             # Unchanged entries are printed exactly as logged, so they can be compared with the file.
-            click.echo(orjson.dumps(entry).decode() if changed else line.body.decode("utf-8", "replace"))
+            click.echo(orjson.dumps(entry).decode() if changed else body.decode("utf-8", "replace"))
     else:
-        output.emit(output.dump([shown(line)[0] for line in lines], fmt))
+        output.emit(output.dump([shown(body)[0] for body in bodies], fmt))
     if hidden:
         click.echo(f"{hidden} value(s) the device logged in clear were replaced by a placeholder; "
                    "-show-raw prints them", err=True)
