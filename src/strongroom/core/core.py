@@ -35,6 +35,7 @@ from strongroom.core.mount_manager import MountManager
 from strongroom.core.policy.canonical import canonical_request_path
 from strongroom.core.policy.store import PolicyStore
 from strongroom.core.quotas.enforcer import QuotaEnforcer
+from strongroom.core.read_cache import RevisionCache
 from strongroom.core.registry import Registry
 from strongroom.core.seal import SealManager
 from strongroom.core.sys_sealed import SealedSystemEndpoints
@@ -134,7 +135,11 @@ class Core:
             random_bytes=random_bytes,
         )
         self.sealed_endpoints = SealedSystemEndpoints(self)
-        self.tokens = TokenStore(StorageView(barrier, "sys/token/"), clock=clock, random_bytes=random_bytes)
+        # Token entries are read on every request and hold no secret value (ids are
+        # salted hashes), so they are cached per process while storage is unchanged.
+        self.token_cache = RevisionCache(StorageView(barrier, "sys/token/"))
+        self.tokens = TokenStore(self.token_cache, clock=clock, random_bytes=random_bytes)
+        self._revision: int | None = None
         self.policies = PolicyStore(StorageView(barrier, "sys/policy/"))
         self.mounts = MountManager(self)
         self.acls = AclCache(self.policies)
@@ -179,7 +184,9 @@ class Core:
         await self.mounts.unload()
         self.quotas.clear()
         self.acls.invalidate()
+        self.token_cache.invalidate()
         self._generation = None
+        self._revision = None
 
     @property
     def sealed(self) -> bool:
@@ -196,6 +203,12 @@ class Core:
         self.acls.invalidate()
 
     async def _refresh(self) -> None:
+        # Revision first, then what it guards: a write landing in between makes the
+        # next request see a newer revision and look again.
+        revision = self.physical.revision()
+        if revision is not None and revision == self._revision:
+            return  # nobody wrote anything since the last request: every cache holds
+        self.token_cache.invalidate()
         current = await self.physical.get(GENERATION_KEY)
         if current != self._generation:
             self._generation = current
@@ -203,6 +216,7 @@ class Core:
             await self.quotas.load()
             await self._load_states()
             self.acls.invalidate()
+        self._revision = revision
 
     async def _load_states(self) -> None:
         for state in self.states:

@@ -239,6 +239,9 @@ class Barrier(StorageBackend):
         _logical_path(key)
         await self.physical.delete(key)
 
+    def revision(self) -> int | None:
+        return self.physical.revision()
+
     async def list(self, prefix: str) -> list[str]:
         """Children of ``prefix`` as the logical store has them: reserved entries do not exist here."""
         self._require_keys()

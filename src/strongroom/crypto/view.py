@@ -61,6 +61,9 @@ class StorageView(StorageBackend):
     async def delete(self, key: str) -> None:
         await self._backend.delete(self._key(key))
 
+    def revision(self) -> int | None:
+        return self._backend.revision()
+
     async def list(self, prefix: str) -> list[str]:
         """Children of ``prefix`` ('' or ending in '/'); they are already relative to it."""
         if prefix:

@@ -107,6 +107,15 @@ class StorageBackend(abc.ABC):
         value = await self.get(key)
         return value, value
 
+    def revision(self) -> int | None:
+        """A cheap number that changes whenever any process may have changed the store.
+
+        Callers compare it between requests to keep per-process caches: equal
+        values mean nothing was written since (by anyone); ``None`` means the
+        backend cannot tell, and callers must not cache. Never blocks.
+        """
+        return None
+
     async def open(self) -> None:
         """Connect / create tables. Called once per process before first use (after fork)."""
 

@@ -59,6 +59,7 @@ Scenario = Callable[[StorageBackend], Awaitable[None]]
 # Tests that need two instances on one store; not collected when shared_store is False.
 _SHARED_STORE_TESTS = (
     "test_second_instance_sees_acknowledged_writes",
+    "test_revision_moves_when_another_instance_writes",
     "test_writes_persist_after_close_and_reopen",
     "test_concurrent_writes_through_two_instances_all_land",
     "test_conditional_transactions_through_two_instances_let_exactly_one_win",
@@ -554,6 +555,39 @@ class StorageConformance:
         asyncio.run(main())
 
     # --- two instances on one store (shared_store only) ----------------------------------
+
+    def test_revision_moves_with_every_write_or_is_not_offered(self) -> None:
+        async def scenario(backend: StorageBackend) -> None:
+            seen = [backend.revision()]
+            await backend.put("rev/a", b"1")
+            seen.append(backend.revision())
+            await backend.transaction([TxnOp("rev/b", b"2")])
+            seen.append(backend.revision())
+            await backend.delete("rev/a")
+            seen.append(backend.revision())
+            assert await backend.get("rev/b") == b"2"
+            seen.append(backend.revision())  # reads do not move it
+            if seen[0] is None:
+                assert all(value is None for value in seen)
+                return
+            assert len(set(seen[:4])) == 4
+            assert seen[3] == seen[4]
+
+        self.run(scenario)
+
+    def test_revision_moves_when_another_instance_writes(self) -> None:
+        async def scenario(first: StorageBackend) -> None:
+            second = self.make_second_instance()
+            await second.open()
+            try:
+                before = first.revision()
+                await second.put("rev/other", b"x")
+                after = first.revision()
+                assert before is None or after != before
+            finally:
+                await second.close()
+
+        self.run(scenario)
 
     def test_second_instance_sees_acknowledged_writes(self) -> None:
         async def scenario(first: StorageBackend) -> None:

@@ -19,6 +19,10 @@ class InmemBackend(StorageBackend):
     def __init__(self) -> None:
         self._data: dict[str, bytes] = {}
         self._keys: list[str] = []  # sorted, for prefix scans
+        self._revision = 0
+
+    def revision(self) -> int | None:
+        return self._revision
 
     async def get(self, key: str) -> bytes | None:
         return self._data.get(key)
@@ -52,11 +56,13 @@ class InmemBackend(StorageBackend):
                 self._put(key, value)
 
     def _put(self, key: str, value: bytes) -> None:
+        self._revision += 1
         if key not in self._data:
             bisect.insort(self._keys, key)
         self._data[key] = value
 
     def _delete(self, key: str) -> None:
+        self._revision += 1
         if self._data.pop(key, None) is not None:
             index = bisect.bisect_left(self._keys, key)
             del self._keys[index]

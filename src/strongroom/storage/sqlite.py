@@ -196,6 +196,17 @@ class SQLiteBackend(StorageBackend):
         if prepared or checks:
             await self._write("transaction", prepared, checks)
 
+    def revision(self) -> int | None:
+        """SQLite's ``data_version`` on the read connection: it moves whenever any other
+        connection (this process's writer thread included) commits."""
+        if self._reader is None:
+            return None
+        try:
+            row = self._reader.execute("PRAGMA data_version").fetchone()
+        except sqlite3.Error:
+            return None
+        return int(row[0]) if row else None
+
     def _read(self, operation: str, sql: str, params: tuple[str, ...]) -> _Rows:
         if self._reader is None:
             raise StorageError(f"storage {operation} failed: backend is not open")

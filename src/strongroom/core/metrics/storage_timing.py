@@ -36,6 +36,9 @@ class TimedStorage(StorageBackend):
             raise AttributeError(name)
         return getattr(self.inner, name)
 
+    def revision(self) -> int | None:
+        return self.inner.revision()
+
     async def get(self, key: str) -> bytes | None:
         started = time.perf_counter()
         try:
