@@ -241,11 +241,11 @@ class AppRoleBackend(FrameworkBackend):
     # -- login -------------------------------------------------------------------------------
 
     async def _login(self, req: Request, f: FieldData) -> Response:
-        role_id = usable_id(f.get("role_id")) if f.has("role_id") else None
-        if role_id is None:
+        if not f.has("role_id") or f.get("role_id") == "":
             raise InvalidRequest("missing role_id")
+        role_id = usable_id(f.get("role_id"))
         roles, secret_ids = await self._stores(req)
-        role = await roles.by_role_id(role_id)
+        role = await roles.by_role_id(role_id) if role_id is not None else None
         if role is None:
             log.debug("approle login refused: unknown role ID")
             raise InvalidRequest(INVALID_LOGIN)
