@@ -1,1 +1,1 @@
-"""Strongroom audit."""
+"""Built-in audit devices (``file``, ``socket``, ``syslog``): plug-ins of the ``sdk.audit`` seam."""
