@@ -51,9 +51,10 @@ class AuditedNode:
         return self.api.request(method, path, **kwargs)
 
 
-@pytest.fixture
-def node(tmp_path: Path) -> Iterator[AuditedNode]:
-    server = sqlite_server_process(tmp_path, workers=WORKERS)
+@contextlib.contextmanager
+def audited_node(directory: Path) -> Iterator[AuditedNode]:
+    """A node in ``directory``, stopped on exit whatever happened."""
+    server = sqlite_server_process(directory, workers=WORKERS)
     server.start()
     try:
         api = Api(server.address)
@@ -61,9 +62,15 @@ def node(tmp_path: Path) -> Iterator[AuditedNode]:
         unseal(api, keys, threshold=1)
         api.token = keys.root_token
         enable_kv2(api)
-        yield AuditedNode(server, api, tmp_path)
+        yield AuditedNode(server, api, directory)
     finally:
         server.stop()
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Iterator[AuditedNode]:
+    with audited_node(tmp_path) as started:
+        yield started
 
 
 class FifoReader:

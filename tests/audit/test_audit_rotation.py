@@ -6,14 +6,15 @@ from __future__ import annotations
 import json
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
-from tests.audit.conftest import AuditedNode
+from tests.audit.conftest import AuditedNode, audited_node
 from tests.cli.cli_harness import Cli, base_env
 from tests.integration.process_harness import supervisor_pid, wait_until
 
@@ -42,9 +43,24 @@ def verify(cli: Cli, *args: str) -> tuple[int, dict[str, Any]]:
     return result.exit_code, json.loads(result.stdout)
 
 
-@pytest.fixture
-def rotated_log(node: AuditedNode, tmp_path: Path) -> tuple[Path, Path, str]:
-    """A log written by both workers, rotated once mid-way, after a graceful stop: (old, new, public key)."""
+@dataclass(frozen=True)
+class RotatedLog:
+    """A log written by both workers of a real node, rotated once mid-way, after a graceful stop."""
+
+    old: Path
+    new: Path
+    public_key: str
+    cli: Cli
+
+
+@pytest.fixture(scope="module")
+def rotated_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RotatedLog]:
+    directory = tmp_path_factory.mktemp("rotation")
+    with audited_node(directory) as node:
+        yield write_and_rotate(node, directory)
+
+
+def write_and_rotate(node: AuditedNode, tmp_path: Path) -> RotatedLog:
     cli = cli_for(node, tmp_path)
     empty = cli("audit", "list")
     assert empty.exit_code == 2
@@ -83,13 +99,11 @@ def rotated_log(node: AuditedNode, tmp_path: Path) -> tuple[Path, Path, str]:
     assert {p["kind"] for p in report["problems"]} == {"open-tail"}
 
     assert node.server.stop() == 0
-    return old, log, public_key
+    return RotatedLog(old, log, public_key, cli)
 
 
-def test_a_rotated_log_from_a_real_server_verifies_in_any_order(rotated_log: tuple[Path, Path, str],
-                                                                tmp_path: Path, node: AuditedNode) -> None:
-    old, new, key = rotated_log
-    cli = cli_for(node, tmp_path)
+def test_a_rotated_log_from_a_real_server_verifies_in_any_order(rotated_log: RotatedLog) -> None:
+    old, new, key, cli = rotated_log.old, rotated_log.new, rotated_log.public_key, rotated_log.cli
     old_entries = [orjson.loads(line) for line in old.read_bytes().splitlines()]
     assert sorted(e["checkpoint"]["kind"] for e in old_entries[-2:]) == ["rotate", "rotate"]
     for files in ((old, new), (new, old)):
@@ -136,16 +150,15 @@ def _truncate(lines: list[bytes]) -> int:
     (_truncate, "open-tail"),
 ])
 def test_each_kind_of_edit_to_a_real_servers_log_is_caught_and_located(
-    rotated_log: tuple[Path, Path, str], tmp_path: Path, node: AuditedNode,
-    edit: Callable[[list[bytes]], int], kind: str,
+    rotated_log: RotatedLog, tmp_path: Path, edit: Callable[[list[bytes]], int], kind: str,
 ) -> None:
-    old, new, key = rotated_log
+    old, new, key = rotated_log.old, rotated_log.new, rotated_log.public_key
     lines = new.read_bytes().splitlines(keepends=True)
     index = edit(lines)
     tampered = tmp_path / "tampered.log"
     tampered.write_bytes(b"".join(lines))
 
-    code, report = verify(cli_for(node, tmp_path), f"-public-key={key}", str(old), str(tampered))
+    code, report = verify(rotated_log.cli, f"-public-key={key}", str(old), str(tampered))
     assert code == 1
     problems = report["problems"]
     assert isinstance(problems, list)
