@@ -34,16 +34,27 @@ class CountingArgon2(argon2.PasswordHasher):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        #: The parameters of every hash verified, in order.
         self.verified: list[str] = []
-        self.hashed = 0
+        #: The hashes verified, in order (to tell the dummy from a user's).
+        self.verified_hashes: list[str] = []
+        #: Every hash made, in order.
+        self.made: list[str] = []
+
+    @property
+    def hashed(self) -> int:
+        return len(self.made)
 
     def verify(self, hash: str | bytes, password: str | bytes) -> bool:
-        self.verified.append(params_of(hash if isinstance(hash, str) else hash.decode()))
+        text = hash if isinstance(hash, str) else hash.decode()
+        self.verified.append(params_of(text))
+        self.verified_hashes.append(text)
         return super().verify(hash, password)
 
     def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
-        self.hashed += 1
-        return super().hash(password, salt=salt)
+        made = super().hash(password, salt=salt)
+        self.made.append(made)
+        return made
 
 
 def counting_hashing(params: Argon2Params = FAST) -> tuple[PasswordHashing, CountingArgon2]:
