@@ -126,6 +126,11 @@ def test_a_fifo_without_a_reader_fails_requests_closed_until_a_reader_returns(no
     try:
         served_again(node, secret)
         assert b'"path":"secret/data/kept"' in bytes(reader.data)
+        metrics = node.request("GET", "sys/metrics", params={"format": "prometheus"}).text
+        failures = [line for line in metrics.splitlines()
+                    if line.startswith('strongroom_audit_write_failures_total{device="fifo/"}')]
+        assert failures, "the failures were not counted"
+        assert float(failures[0].split()[-1]) >= 5
     finally:
         reader.stop()
         node.server.stop()
