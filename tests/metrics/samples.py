@@ -5,10 +5,15 @@ from __future__ import annotations
 from prometheus_client.parser import text_string_to_metric_families
 
 from strongroom.core import telemetry
+from strongroom.core.metrics.buffer import BUFFER
 
 
 def local(name: str, **labels: str) -> float:
-    """A sample of this (single-process) test process's registry; 0 when the series does not exist yet."""
+    """A sample of this (single-process) test process's registry; 0 when the series does not exist yet.
+
+    Hot-path updates are buffered (core.metrics.buffer); a reading flushes them first, as a scrape does.
+    """
+    BUFFER.flush()
     value = telemetry.REGISTRY.get_sample_value(name, labels)
     return 0.0 if value is None else value
 

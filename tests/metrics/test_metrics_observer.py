@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from prometheus_client import CollectorRegistry
+
 from strongroom.core import telemetry
 from strongroom.core.hooks import RequestRecord
+from strongroom.core.metrics.buffer import BUFFER
 from strongroom.core.metrics.observer import MetricsObserver
 from tests.metrics.samples import local
 
@@ -20,7 +23,7 @@ def record(**overrides: object) -> RequestRecord:
 def every_label_value() -> set[str]:
     return {
         value
-        for family in telemetry.REGISTRY.collect()
+        for family in _flushed_registry().collect()
         for sample in family.samples
         for value in sample.labels.values()
     }
@@ -60,14 +63,14 @@ def test_logins_count_successes_and_failures_by_method() -> None:
 def test_requests_that_are_not_logins_leave_the_login_counters_alone() -> None:
     before = sum(
         sample.value
-        for family in telemetry.REGISTRY.collect()
+        for family in _flushed_registry().collect()
         if family.name == "strongroom_auth_logins"
         for sample in family.samples
     )
     MetricsObserver().observe(record(status=403, permission_denied=True))
     after = sum(
         sample.value
-        for family in telemetry.REGISTRY.collect()
+        for family in _flushed_registry().collect()
         if family.name == "strongroom_auth_logins"
         for sample in family.samples
     )
@@ -108,3 +111,8 @@ def test_the_after_request_hook_runs_once_per_request() -> None:
     observer.observe(record())
     observer.observe(record(status=500))
     assert calls == [1, 1]
+
+
+def _flushed_registry() -> CollectorRegistry:
+    BUFFER.flush()
+    return telemetry.REGISTRY

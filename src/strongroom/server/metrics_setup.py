@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import shutil
 import tempfile
@@ -29,12 +30,15 @@ from prometheus_client.multiprocess import mark_process_dead
 from strongroom.core import telemetry
 from strongroom.core.core import Core
 from strongroom.core.metrics.barrier_usage import BarrierUsage
+from strongroom.core.metrics.buffer import BUFFER, FLUSH_INTERVAL
 from strongroom.core.metrics.endpoint import METRICS_PATH, MetricsExporter
 from strongroom.core.metrics.exposition import MULTIPROC_ENV
 from strongroom.core.metrics.observer import MetricsObserver
 from strongroom.core.metrics.storage_timing import TimedStorage
 from strongroom.sdk.storage import StorageBackend
 from strongroom.server.settings import NodeSettings
+
+log = logging.getLogger("strongroom.metrics")
 
 
 class NodeMetricsDir:
@@ -91,11 +95,23 @@ async def metrics_running(core: Core) -> AsyncIterator[None]:
         yield
         return
     usage = core.metrics.usage
-    task = asyncio.create_task(usage.run())
+    tasks = [asyncio.create_task(usage.run()), asyncio.create_task(_flush_buffered_metrics())]
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        BUFFER.flush()
         await usage.close()
+
+
+async def _flush_buffered_metrics() -> None:
+    """Move this process's buffered metric updates into the shared files a few times a second."""
+    while True:
+        await asyncio.sleep(FLUSH_INTERVAL)
+        try:
+            BUFFER.flush()
+        except Exception:
+            log.exception("flushing buffered metrics failed")

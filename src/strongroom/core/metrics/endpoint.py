@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from strongroom.core.metrics.barrier_usage import BarrierUsage
+from strongroom.core.metrics.buffer import BUFFER
 from strongroom.core.metrics.exposition import PROMETHEUS_CONTENT_TYPE, event_families, prometheus_text, vault_json
 from strongroom.core.metrics.node_state import Counter, NodeState, no_leases, read_node_state, state_families
 from strongroom.errors import InvalidRequest, UnsupportedOperation
@@ -67,6 +68,7 @@ class MetricsExporter:
         if not isinstance(fmt, str) or fmt not in ("", "json", "prometheus"):
             raise InvalidRequest(f"metric response format {_shown(fmt)} unknown")
         state = await (self._cached_state() if public else self._read_state())
+        BUFFER.flush()  # this process's latest requests; other workers flush on their own timer
         families = [*event_families(), *state_families(state)]
         if fmt == "prometheus":
             return Response(raw=RawResponse(200, PROMETHEUS_CONTENT_TYPE, prometheus_text(families)))

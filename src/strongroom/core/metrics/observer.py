@@ -13,6 +13,7 @@ from prometheus_client import Counter, Histogram
 
 from strongroom.core import telemetry
 from strongroom.core.hooks import RequestRecord
+from strongroom.core.metrics.buffer import BUFFER
 
 #: The mount type and point reported for requests the core answers before routing
 #: (seal-status, health, init, unseal, metrics): they all live under ``sys/``.
@@ -43,11 +44,11 @@ class MetricsObserver:
         if counter is None:
             counter = self._requests[key] = telemetry.REQUESTS.labels(mount_type, mount_point, operation,
                                                                       str(record.status))
-        counter.inc()
+        BUFFER.inc(counter)
         timer = self._latency.get((mount_type, operation))
         if timer is None:
             timer = self._latency[(mount_type, operation)] = telemetry.REQUEST_SECONDS.labels(mount_type, operation)
-        timer.observe(record.duration)
+        BUFFER.observe(timer, record.duration)
         if record.login_method:
             # A login that raised (bad credentials) never set login_succeeded: a failure too.
             result = "success" if record.login_succeeded else "failure"

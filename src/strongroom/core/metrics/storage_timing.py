@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from strongroom.core import telemetry
+from strongroom.core.metrics.buffer import BUFFER
 from strongroom.sdk.storage import Precondition, StorageBackend, TxnOp
 
 OPERATIONS = ("get", "put", "delete", "list", "transaction")
@@ -44,42 +45,42 @@ class TimedStorage(StorageBackend):
         try:
             return await self.inner.get(key)
         finally:
-            self._timers["get"].observe(time.perf_counter() - started)
+            BUFFER.observe(self._timers["get"], time.perf_counter() - started)
 
     async def get_with_version(self, key: str) -> tuple[bytes | None, bytes | None]:
         started = time.perf_counter()
         try:
             return await self.inner.get_with_version(key)
         finally:
-            self._timers["get"].observe(time.perf_counter() - started)
+            BUFFER.observe(self._timers["get"], time.perf_counter() - started)
 
     async def put(self, key: str, value: bytes) -> None:
         started = time.perf_counter()
         try:
             await self.inner.put(key, value)
         finally:
-            self._timers["put"].observe(time.perf_counter() - started)
+            BUFFER.observe(self._timers["put"], time.perf_counter() - started)
 
     async def delete(self, key: str) -> None:
         started = time.perf_counter()
         try:
             await self.inner.delete(key)
         finally:
-            self._timers["delete"].observe(time.perf_counter() - started)
+            BUFFER.observe(self._timers["delete"], time.perf_counter() - started)
 
     async def list(self, prefix: str) -> list[str]:
         started = time.perf_counter()
         try:
             return await self.inner.list(prefix)
         finally:
-            self._timers["list"].observe(time.perf_counter() - started)
+            BUFFER.observe(self._timers["list"], time.perf_counter() - started)
 
     async def transaction(self, ops: Sequence[TxnOp], preconditions: Sequence[Precondition] = ()) -> None:
         started = time.perf_counter()
         try:
             await self.inner.transaction(ops, preconditions)
         finally:
-            self._timers["transaction"].observe(time.perf_counter() - started)
+            BUFFER.observe(self._timers["transaction"], time.perf_counter() - started)
 
     async def open(self) -> None:
         await self.inner.open()
