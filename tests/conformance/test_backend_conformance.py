@@ -6,6 +6,9 @@ import os
 import time
 from typing import ClassVar
 
+from strongroom.auth.approle import AppRoleBackend
+from strongroom.auth.userpass import UserpassBackend
+from strongroom.auth.userpass.hashing import Argon2Params, PasswordHashing
 from strongroom.core.tokens.backend import TokenBackend
 from strongroom.core.tokens.store import TokenStore
 from strongroom.engines.kv import KVBackend
@@ -86,3 +89,35 @@ class TestTransitConformance(InmemConformance):
 
     def make_backend(self, ctx: BackendContext) -> LogicalBackend:
         return TransitBackend(ctx)
+
+
+class TestUserpassConformance(InmemConformance):
+    sample_paths: ClassVar[Samples] = (
+        (U, "users/bob", {"password": "pw", "token_policies": "dev"}),
+        (R, "users/bob", {}),
+        (L, "users/", {}),
+        (U, "users/bob/policies", {"policies": "ops"}),
+        (U, "login/bob", {"password": "pw"}),
+        (D, "users/bob", {}),
+    )
+    unsupported = (R, "login/bob")
+
+    def make_backend(self, ctx: BackendContext) -> LogicalBackend:
+        return UserpassBackend(ctx, hashing=PasswordHashing(Argon2Params(time_cost=1, memory_cost=64)))
+
+
+class TestAppRoleConformance(InmemConformance):
+    sample_paths: ClassVar[Samples] = (
+        (U, "role/app", {"token_policies": "dev", "role_id": "app-role-id"}),
+        (R, "role/app", {}),
+        (R, "role/app/role-id", {}),
+        (U, "role/app/custom-secret-id", {"secret_id": "app-secret-id"}),
+        (L, "role/app/secret-id/", {}),
+        (U, "login", {"role_id": "app-role-id", "secret_id": "app-secret-id"}),
+        (U, "tidy/secret-id", {}),
+        (D, "role/app", {}),
+    )
+    unsupported = (D, "login")
+
+    def make_backend(self, ctx: BackendContext) -> LogicalBackend:
+        return AppRoleBackend(ctx)

@@ -15,8 +15,8 @@ Validation rules (each failure is a 400 that never echoes the value):
   configured to carry it;
 * CIDRs must parse (``10.0.0.0/8``, a bare address means one host) and are
   stored in canonical form;
-* durations and ``token_num_uses`` are non-negative, and ``token_ttl`` may not
-  exceed a set ``token_max_ttl``;
+* durations and ``token_num_uses`` are non-negative and at most
+  :data:`MAX_NUMBER`, and ``token_ttl`` may not exceed a set ``token_max_ttl``;
 * ``token_type`` is ``default``, ``service`` or ``default-service``: the
   server issues service tokens only, so ``batch`` is refused rather than
   silently served as something else.
@@ -60,6 +60,17 @@ _SERVICE_TYPES = frozenset({"default", "service", "default-service"})
 _BATCH_TYPES = frozenset({"batch", "default-batch"})
 #: More entries than this in one list field is refused (no real configuration comes near).
 MAX_LIST_ITEMS = 256
+#: The largest duration (seconds, about 68 years) or count accepted; larger values are refused, not stored.
+MAX_NUMBER = 2**31 - 1
+
+
+def bounded(value: int, name: str) -> int:
+    """``value`` if it is a non-negative number no larger than :data:`MAX_NUMBER`, else a 400 naming ``name``."""
+    if value < 0:
+        raise InvalidRequest(f"{name!r} cannot be negative")
+    if value > MAX_NUMBER:
+        raise InvalidRequest(f"{name!r} is too large (at most {MAX_NUMBER})")
+    return value
 
 
 def token_fields(*legacy: str) -> dict[str, Field]:
@@ -164,12 +175,9 @@ class TokenParams:
         for attr, key in (("ttl", "token_ttl"), ("max_ttl", "token_max_ttl"),
                           ("explicit_max_ttl", "token_explicit_max_ttl"), ("period", "token_period")):
             if key in given:
-                changes[attr] = data.get(given[key])
+                changes[attr] = bounded(data.get(given[key]), key)
         if "token_num_uses" in given:
-            uses = data.get("token_num_uses")
-            if uses < 0:
-                raise InvalidRequest("'token_num_uses' cannot be negative")
-            changes["num_uses"] = uses
+            changes["num_uses"] = bounded(data.get("token_num_uses"), "token_num_uses")
         if "token_bound_cidrs" in given:
             changes["bound_cidrs"] = cidr_list(data.get(given["token_bound_cidrs"]), "token_bound_cidrs")
         if "token_no_default_policy" in given:

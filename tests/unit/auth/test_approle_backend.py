@@ -215,6 +215,8 @@ def test_secret_ids_expire_and_tidy_removes_them() -> None:
         ({"secret_id_num_uses": 3}, {"num_uses": 4}, "num_uses cannot be higher"),
         ({"secret_id_num_uses": 3}, {"num_uses": 0}, "num_uses cannot be higher"),
         ({}, {"num_uses": -1}, "cannot be negative"),
+        ({}, {"num_uses": 10**40}, "too large"),
+        ({}, {"ttl": 10**40}, "too large"),
         ({"secret_id_ttl": "1h"}, {"ttl": "2h"}, "ttl cannot be longer"),
         ({"secret_id_ttl": "1h"}, {"ttl": 0}, "ttl cannot be longer"),
         ({"secret_id_bound_cidrs": "10.0.0.0/8"}, {"cidr_list": "192.0.2.0/24"}, "cidr_list"),

@@ -205,6 +205,7 @@ def test_tune_sets_the_lockout_and_reads_it_back(up: InProcessServer, clock: Man
 @pytest.mark.parametrize(
     "config",
     [{"lockout_threshold": "0"}, {"lockout_threshold": "many"}, {"lockout_duration": "soon"},
+     {"lockout_threshold": 10**40}, {"lockout_duration": 10**40},
      {"lockout_counter_reset": "0s"}, {"lockout_disable": "maybe"}, {"lockout_everything": "1"}],
 )
 def test_tune_refuses_malformed_lockout_settings(up: InProcessServer, config: dict[str, str]) -> None:

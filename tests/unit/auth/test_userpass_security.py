@@ -52,6 +52,8 @@ def test_any_spelling_of_root_is_refused_by_the_policies_endpoint(spelling: str)
         ("bob", {"password": PASSWORD, "token_ttl": "forever"}),
         ("bob", {"password": PASSWORD, "token_ttl": -5}),
         ("bob", {"password": PASSWORD, "token_num_uses": -1}),
+        ("bob", {"password": PASSWORD, "token_ttl": 10**40}),
+        ("bob", {"password": PASSWORD, "token_num_uses": 2**31}),
         ("bob", {"password": PASSWORD, "token_num_uses": "many"}),
         ("bob", {"password": PASSWORD, "token_bound_cidrs": "10.0.0.0/33"}),
         ("bob", {"password": PASSWORD, "token_bound_cidrs": ["not an address"]}),

@@ -16,7 +16,7 @@ from strongroom.auth.approle.roles import RoleEntry
 from strongroom.auth.approle.secret_ids import NewSecretId
 from strongroom.errors import InvalidRequest
 from strongroom.sdk.fields import Field, FieldData, FieldType
-from strongroom.sdk.token_params import cidr_list, cidrs_within, token_fields
+from strongroom.sdk.token_params import bounded, cidr_list, cidrs_within, token_fields
 
 T = FieldType
 
@@ -55,11 +55,9 @@ def role_changes(base: RoleEntry, f: FieldData) -> RoleEntry:
         if f.has(name):
             changes["secret_id_bound_cidrs"] = cidr_list(f.get(name), name)
     if f.has("secret_id_num_uses"):
-        if f.get("secret_id_num_uses") < 0:
-            raise InvalidRequest("'secret_id_num_uses' cannot be negative")
-        changes["secret_id_num_uses"] = f.get("secret_id_num_uses")
+        changes["secret_id_num_uses"] = bounded(f.get("secret_id_num_uses"), "secret_id_num_uses")
     if f.has("secret_id_ttl"):
-        changes["secret_id_ttl"] = f.get("secret_id_ttl")
+        changes["secret_id_ttl"] = bounded(f.get("secret_id_ttl"), "secret_id_ttl")
     if f.has("local_secret_ids") and f.get("local_secret_ids"):
         raise InvalidRequest("'local_secret_ids' is not supported: this server has no replication")
     if f.has("role_id"):
@@ -106,14 +104,12 @@ def secret_id_terms(f: FieldData, role: RoleEntry) -> NewSecretId:
         raise InvalidRequest("'token_bound_cidrs' must lie within the role's token_bound_cidrs")
     num_uses = role.secret_id_num_uses
     if f.has("num_uses"):
-        num_uses = f.get("num_uses")
-        if num_uses < 0:
-            raise InvalidRequest("'num_uses' cannot be negative")
+        num_uses = bounded(f.get("num_uses"), "num_uses")
         if role.secret_id_num_uses > 0 and (num_uses == 0 or num_uses > role.secret_id_num_uses):
             raise InvalidRequest("num_uses cannot be higher than the role's secret_id_num_uses")
     ttl = role.secret_id_ttl
     if f.has("ttl"):
-        ttl = f.get("ttl")
+        ttl = bounded(f.get("ttl"), "ttl")
         if role.secret_id_ttl > 0 and (ttl == 0 or ttl > role.secret_id_ttl):
             raise InvalidRequest("ttl cannot be longer than the role's secret_id_ttl")
     return NewSecretId(parse_metadata(f.raw.get("metadata")), cidrs, token_cidrs, num_uses, ttl)

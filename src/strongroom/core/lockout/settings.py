@@ -21,6 +21,7 @@ from typing import Any
 from strongroom.errors import InvalidRequest
 from strongroom.sdk.fields import FieldType as T
 from strongroom.sdk.fields import coerce, parse_duration
+from strongroom.sdk.token_params import bounded
 
 DEFAULT_THRESHOLD = 5
 DEFAULT_DURATION = 15 * 60
@@ -88,15 +89,10 @@ class LockoutOverrides:
 def _parse_value(name: str, value: Any, key: str) -> Any:
     if name == "disabled":
         return coerce(T.BOOL, value, key)
-    if name == "threshold":
-        number = coerce(T.INT, value, key)
-        if number < 1:
-            raise InvalidRequest(f"{key!r} must be at least 1")
-        return number
-    seconds = parse_duration(value, key)
-    if seconds < 1:
-        raise InvalidRequest(f"{key!r} must be at least one second")
-    return seconds
+    number = coerce(T.INT, value, key) if name == "threshold" else parse_duration(value, key)
+    if number < 1:
+        raise InvalidRequest(f"{key!r} must be at least 1" + ("" if name == "threshold" else " second"))
+    return bounded(number, key)
 
 
 def merge_tune(stored: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
