@@ -20,7 +20,6 @@ MISSING: list[tuple[str, Call, type[hvac.exceptions.VaultError], str]] = [
     ("#5 generate-root", lambda c: c.sys.read_root_generation_progress(), hvac.exceptions.InvalidPath,
      "unsupported path"),
     ("#5 rekey", lambda c: c.sys.read_rekey_progress(), hvac.exceptions.InvalidPath, "unsupported path"),
-    ("#6 approle", lambda c: c.auth.approle.list_roles(), hvac.exceptions.InvalidPath, "no handler for route"),
     ("#6 wrapping header", lambda c: c.auth.token.create(wrap_ttl="60s"), hvac.exceptions.InvalidRequest,
      "response wrapping"),
     ("#6 unwrap", lambda c: c.sys.unwrap("hvs.wrapped"), hvac.exceptions.InvalidPath, "unsupported path"),
