@@ -119,3 +119,17 @@ def test_the_counter_is_shared_by_two_worker_processes_and_survives_a_restart(tm
         assert root.adapter.post(f"/v1/sys/locked-users/{accessor}/unlock/zoe").status_code == 204
         for pid in pids:
             assert pinned_client(server, pids, pid).auth.userpass.login("zoe", "right", mount_point="people")
+
+
+def test_a_configured_default_applies_to_a_real_server(tmp_path: Path) -> None:
+    extra = 'user_lockout "userpass" {\n  lockout_threshold = 2\n  lockout_duration = "1h"\n}\n'
+    with running(sqlite_server_process(tmp_path, workers=1, extra=extra)) as server:
+        init = client(server.address).sys.initialize(secret_shares=1, secret_threshold=1)
+        client(server.address).sys.submit_unseal_keys(init["keys"])
+        root = client(server.address, init["root_token"])
+        root.sys.enable_auth_method("userpass", path="people")
+        root.auth.userpass.create_or_update_user("zoe", password="right", mount_point="people")
+        for _ in range(2):
+            assert attempt(server.address, "people", "zoe", "wrong") == ["invalid username or password"]
+        assert attempt(server.address, "people", "zoe", "right") == ["invalid username or password"]
+        assert "user_lockout" not in server.log_text()  # no "accepted but ignored" warning any more

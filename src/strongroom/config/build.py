@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TypeVar
 
-from strongroom.config import vault_keys
+from strongroom.config import lockout, vault_keys
 from strongroom.config.alerts import (
     ALERT_KEYS,
     ALERT_VALUES,
@@ -72,6 +73,7 @@ _TOP_LEVEL = frozenset(
         "pid_file",
         "workers",
         "key_rotation_max_operations",
+        "user_lockout",
     }
 )
 _TCP_KEYS = frozenset(
@@ -308,6 +310,24 @@ class _Builder:
                    for name, (convert, default) in WEBHOOK_VALUES.items()}
         return make_alerts_config(values, webhook)
 
+    def user_lockout(self, top: _Scope, data: Mapping[str, object]) -> Mapping[str, Mapping[str, object]]:
+        """The ``user_lockout "<all|method>" { ... }`` blocks (see config/lockout.py), one per label."""
+        if "user_lockout" not in data:
+            return MappingProxyType({})
+        blocks: dict[str, Mapping[str, object]] = {}
+        for label, body, occurrence in self.labeled_blocks(top, "user_lockout", data["user_lockout"]):
+            scope = _Scope(("user_lockout", label), occurrence, f"user_lockout {echo(label)}")
+            if occurrence > 0:
+                raise self.error(scope, "only one block per label is allowed")
+            if not lockout.LABEL.fullmatch(label):
+                raise self.error(scope, 'the label must be "all" or an auth method type')
+            self.check_keys(scope, body, lockout.KEYS, frozenset())
+            blocks[label] = MappingProxyType(
+                {key: self.value(scope, body, key, convert, None) for key, convert in lockout.VALUES.items()
+                 if key in body}
+            )
+        return MappingProxyType(blocks)
+
     def telemetry(self, top: _Scope, data: Mapping[str, object]) -> Mapping[str, object]:
         raw = data.get("telemetry", {})
         if isinstance(raw, list):
@@ -346,6 +366,7 @@ class _Builder:
             seals=self.seals(top, data),
             telemetry=self.telemetry(top, data),
             alerts=self.alerts(top, data),
+            user_lockout=self.user_lockout(top, data),
             unauthenticated_metrics_access=self.unauthenticated_metrics_access(top, data),
             key_rotation_max_operations=self.value(top, data, "key_rotation_max_operations", _rotation_limit, None),
             pid_file=self.value(top, data, "pid_file", _optional_path, None),

@@ -103,6 +103,8 @@ class ServerConfig:
     telemetry: Mapping[str, object] = field(default_factory=_empty, repr=False)
     #: The ``alerts { ... }`` block (``strongroom.config.alerts``); defaults without one.
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    #: The ``user_lockout`` blocks by label ("all" or a method type), values validated (``config.lockout``).
+    user_lockout: Mapping[str, Mapping[str, object]] = field(default_factory=lambda: MappingProxyType({}))
     unauthenticated_metrics_access: bool = False
     key_rotation_max_operations: int | None = None
     pid_file: str | None = None

@@ -53,7 +53,6 @@ TOP_LEVEL = frozenset(
         "reporting",
         "sentinel",
         "service_registration",
-        "user_lockout",
     }
 )
 

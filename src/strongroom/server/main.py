@@ -44,6 +44,7 @@ def settings_from_config(config: ServerConfig) -> NodeSettings:
         api_addr=config.api_addr or "",
         unauthenticated_metrics_access=config.unauthenticated_metrics_access,
         key_rotation_max_operations=config.key_rotation_max_operations or DEFAULT_MAX_OPERATIONS,
+        user_lockout={label: dict(body) for label, body in config.user_lockout.items()},
     )
 
 

@@ -15,6 +15,7 @@ from collections.abc import Generator
 import uvicorn
 
 from strongroom.core.core import Core, CoreConfig
+from strongroom.core.lockout import LockoutDefaults
 from strongroom.core.seal import KeyEvent, KeyListener, LocalSealManager, SealManager
 from strongroom.core.tokens.store import TokenStore
 from strongroom.crypto.barrier import Barrier
@@ -68,6 +69,7 @@ def build_core(
         max_lease_ttl=settings.max_lease_ttl,
         storage_type=settings.storage_type,
         dev=settings.dev,
+        user_lockout=LockoutDefaults.from_config(settings.user_lockout),
     )
     core = Core(barrier, seal, builtin_registry(), config, clock=clock, random_bytes=os.urandom)
     install_metrics(core, settings)

@@ -43,6 +43,8 @@ class NodeSettings:
     api_addr: str = ""
     unauthenticated_metrics_access: bool = False
     key_rotation_max_operations: int = DEFAULT_MAX_OPERATIONS
+    #: The configuration's ``user_lockout`` blocks: {label: {key: value}}, already validated.
+    user_lockout: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def worker_count(self) -> int:
         if self.storage_type == "inmem":
