@@ -33,6 +33,7 @@ from typing import TypeVar, cast
 
 from strongroom.errors import StorageError
 from strongroom.sdk.storage import Precondition, StorageBackend, TxnOp, list_children
+from strongroom.storage.sqlite_checkpoint import Checkpointer
 from strongroom.storage.sqlite_lock import WriteLock
 from strongroom.storage.sqlite_writer import (
     Check,
@@ -100,8 +101,11 @@ class SQLiteBackend(StorageBackend):
             raise ValueError("busy_timeout must be positive")
         self._path = path
         self._lock: WriteLock | None = None
+        self._checkpointer: Checkpointer | None = None
         self._synchronous = level
         self._busy_timeout = busy_timeout
+        # Generous: a healthy holder keeps the lock for one commit (milliseconds).
+        self._write_timeout = 3 * busy_timeout
         self._stats = WriteStats()
         self._writer: GroupCommitWriter | None = None
         self._reader: sqlite3.Connection | None = None
@@ -123,13 +127,14 @@ class SQLiteBackend(StorageBackend):
         if self._writer is not None:
             raise StorageError("storage open failed: backend is already open")
         _create_file(self._path)
-        lock = WriteLock(self._path + "-wlock", self._busy_timeout)
+        lock = WriteLock(self._path + "-wlock")
         try:
             lock.open()
         except OSError as exc:
             raise storage_error("open", exc) from exc
         self._lock = lock
         writer = GroupCommitWriter(self._connect_writer, self._stats, lock)
+        checkpointer = Checkpointer(lambda: self._connect(query_only=False))
         writer.start()
         try:
             await asyncio.wrap_future(writer.ready)
@@ -147,6 +152,8 @@ class SQLiteBackend(StorageBackend):
             writer.join()
             raise storage_error("open", exc) from exc
         self._writer = writer
+        checkpointer.start()
+        self._checkpointer = checkpointer
 
     async def close(self) -> None:
         """Wait for every queued write to commit, then release both connections. Idempotent."""
@@ -154,7 +161,10 @@ class SQLiteBackend(StorageBackend):
         self._writer = self._reader = None
         if writer is None or reader is None:
             return
+        checkpointer, self._checkpointer = self._checkpointer, None
         try:
+            if checkpointer is not None:
+                await asyncio.to_thread(checkpointer.stop)
             await asyncio.wrap_future(writer.stop())
             writer.join()
         finally:
@@ -225,7 +235,15 @@ class SQLiteBackend(StorageBackend):
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         writer.submit(WriteRequest(operation, ops, loop, future, checks))
-        await future
+        try:
+            # Bounded: a writer in another process that is alive but stuck holds the write
+            # lock (see sqlite_lock). The write stays queued and may still commit later.
+            await asyncio.wait_for(asyncio.shield(future), self._write_timeout)
+        except TimeoutError:
+            raise StorageError(
+                f"storage {operation} failed: timed out waiting for the database write lock "
+                "(another process holds it); the write may still be applied"
+            ) from None
 
     def _connect_writer(self) -> sqlite3.Connection:
         conn = self._connect(query_only=False)
@@ -237,6 +255,7 @@ class SQLiteBackend(StorageBackend):
         if mode.lower() != "wal":
             conn.close()
             raise StorageError("storage open failed: the file system does not support WAL mode")
+        conn.execute("PRAGMA wal_autocheckpoint=0")  # the Checkpointer thread does it, off the write path
         return conn
 
     def _connect(self, *, query_only: bool) -> sqlite3.Connection:

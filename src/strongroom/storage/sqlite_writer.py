@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 
 from strongroom.errors import InternalError, StorageConflict, StorageError
 from strongroom.sdk.storage import holds
-from strongroom.storage.sqlite_lock import WriteLock, WriteLockTimeout
+from strongroom.storage.sqlite_lock import WriteLock
 
 #: A write as the writer applies it: ``(key, value)``, value ``None`` meaning delete.
 Op = tuple[str, bytes | None]
@@ -185,11 +185,8 @@ class GroupCommitWriter(threading.Thread):
         if self._lock is None:
             self._commit_batch_locked(conn, batch)
             return
-        try:
-            with self._lock.held():
-                self._commit_batch_locked(conn, batch)
-        except WriteLockTimeout as exc:
-            self._finish(batch, exc)
+        with self._lock.held():
+            self._commit_batch_locked(conn, batch)
 
     def _commit_batch_locked(self, conn: sqlite3.Connection, batch: list[WriteRequest]) -> None:
         try:
