@@ -57,6 +57,16 @@ def canary_requests(c: str) -> list[CanaryRequest]:
         CanaryRequest("GET", "secret/data/app"),
         CanaryRequest("GET", "secret/subkeys/app"),
         CanaryRequest("GET", "kv1/app"),
+        # Auth methods: a password, a role ID, a secret ID and its metadata (usernames and role
+        # names are not secrets: they name storage entries, as in Vault).
+        CanaryRequest("POST", "sys/auth/up-canary", {"type": "userpass"}),
+        CanaryRequest("POST", "auth/up-canary/users/alice", {"password": c, "token_policies": ["default"]}),
+        CanaryRequest("POST", "auth/up-canary/login/alice", {"password": c}, token=""),
+        CanaryRequest("POST", "sys/auth/ar-canary", {"type": "approle"}),
+        CanaryRequest("POST", "auth/ar-canary/role/app", {"role_id": c + "-role"}),
+        CanaryRequest("POST", "auth/ar-canary/role/app/custom-secret-id",
+                      {"secret_id": c + "-secret", "metadata": {"note": c}}),
+        CanaryRequest("POST", "auth/ar-canary/login", {"role_id": c + "-role", "secret_id": c + "-secret"}, token=""),
     ]
     failing = [
         # KV v2: stale check-and-set, cas_required, wrong types holding the canary.
@@ -106,6 +116,21 @@ def canary_requests(c: str) -> list[CanaryRequest]:
         CanaryRequest("POST", "auth/token/create", {"type": c}),
         CanaryRequest("POST", "auth/token/create", {"policies": [c + "!"]}),
         CanaryRequest("POST", "auth/token/create/canary-role", {"policies": ["root", c]}),
+        # Auth methods: wrong passwords and secret IDs, malformed fields holding the canary.
+        CanaryRequest("POST", "auth/up-canary/login/alice", {"password": c + "-wrong"}, token=""),
+        CanaryRequest("POST", "auth/up-canary/login/nobody", {"password": c}, token=""),
+        CanaryRequest("POST", "auth/up-canary/login/alice", {"password": [c]}, token=""),
+        CanaryRequest("POST", "auth/up-canary/users/alice", {"password": [c]}),
+        CanaryRequest("POST", "auth/up-canary/users/alice", {"password": c, "token_policies": [c + "!"]}),
+        CanaryRequest("POST", "auth/up-canary/users/alice", {"password": c, "token_bound_cidrs": [c]}),
+        CanaryRequest("POST", "auth/up-canary/users/alice", {"password": c, "token_ttl": c}),
+        CanaryRequest("POST", "auth/ar-canary/login", {"role_id": c + "-role", "secret_id": c}, token=""),
+        CanaryRequest("POST", "auth/ar-canary/login", {"role_id": c, "secret_id": c + "-secret"}, token=""),
+        CanaryRequest("POST", "auth/ar-canary/role/app/custom-secret-id", {"secret_id": c + "-secret"}),
+        CanaryRequest("POST", "auth/ar-canary/role/app/secret-id", {"metadata": c}),
+        CanaryRequest("POST", "auth/ar-canary/role/app/secret-id", {"cidr_list": [c]}),
+        CanaryRequest("POST", "auth/ar-canary/role/app/secret-id-accessor/lookup", {"secret_id_accessor": c}),
+        CanaryRequest("POST", "auth/ar-canary/role/app", {"role_id": " " + c}),
         # Policies: the canary as a parameter value (the one place policy text holds secret-like
         # data) next to every kind of mistake. Parse errors name keys, capabilities and patterns,
         # as Vault's do: those are identifiers, and never values.
