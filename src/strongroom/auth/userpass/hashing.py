@@ -10,9 +10,9 @@ can change later without breaking stored users):
   a handful of unauthenticated requests occupy the whole machine.
 * One lane, because a server runs many logins side by side: parallelism inside
   one hash only takes cores from the next login.
-* Hashing and verification run in worker threads (``asyncio.to_thread``; the
-  argon2 C code releases the GIL), at most :data:`MAX_CONCURRENT` at a time per
-  process, so a burst of logins queues instead of allocating 19 MiB per
+* Hashing and verification run in a thread pool of :data:`MAX_CONCURRENT`
+  threads per process (the argon2 C code releases the GIL), shared by every
+  userpass mount, so a burst of logins queues instead of allocating 19 MiB per
   request without bound.
 
 A verification against a hash made with other parameters (an older setting)
@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import argon2
@@ -39,6 +40,17 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 MAX_CONCURRENT = max(2, os.cpu_count() or 1)
 #: Longer passwords are refused on write and never match on login.
 MAX_PASSWORD_BYTES = 4096
+
+
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    """This process's hashing threads, made on first use (a pool inherited across fork has no threads)."""
+    global _pool  # noqa: PLW0603 - one pool per process is the point
+    if _pool is None or _pool[0] != os.getpid():
+        _pool = (os.getpid(), ThreadPoolExecutor(max_workers=MAX_CONCURRENT, thread_name_prefix="argon2"))
+    return _pool[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +76,6 @@ class PasswordHashing:
             time_cost=p.time_cost, memory_cost=p.memory_cost, parallelism=p.parallelism,
             hash_len=p.hash_len, salt_len=p.salt_len, type=argon2.Type.ID,
         )
-        self._slots = asyncio.Semaphore(MAX_CONCURRENT)
         self._dummy: str | None = None
 
     def __repr__(self) -> str:
@@ -73,13 +84,11 @@ class PasswordHashing:
 
     async def hash(self, password: str) -> str:
         """A PHC-format argon2id hash of ``password`` (random salt)."""
-        async with self._slots:
-            return await asyncio.to_thread(self._hasher.hash, password)
+        return await asyncio.get_running_loop().run_in_executor(_executor(), self._hasher.hash, password)
 
     async def verify(self, stored_hash: str, password: str) -> bool:
         """Whether ``password`` matches ``stored_hash``; False for a mismatch or an unreadable hash."""
-        async with self._slots:
-            return await asyncio.to_thread(self._verify_sync, stored_hash, password)
+        return await asyncio.get_running_loop().run_in_executor(_executor(), self._verify_sync, stored_hash, password)
 
     def _verify_sync(self, stored_hash: str, password: str) -> bool:
         try:
