@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 from strongroom.auth.approle import AppRoleBackend
+from strongroom.auth.cert import CertAuthBackend
+from strongroom.auth.kubernetes import kubernetes_factory
 from strongroom.auth.userpass import UserpassBackend
 from strongroom.core.registry import Registry
 from strongroom.engines.kv import KVBackend
@@ -21,6 +25,10 @@ def builtin_registry() -> Registry:
     registry.secrets["transit"] = TransitBackend
     registry.auth["userpass"] = UserpassBackend
     registry.auth["approle"] = AppRoleBackend
+    registry.auth["cert"] = CertAuthBackend
+    # An operator-only switch (environment, never the API): lets kubernetes_host be a loopback address.
+    registry.auth["kubernetes"] = kubernetes_factory(
+        allow_loopback=os.environ.get("STRONGROOM_KUBERNETES_AUTH_ALLOW_LOOPBACK", "") == "true")
     registry.aliases["kv-v2"] = ("kv", {"version": "2"})
     registry.aliases["generic"] = ("kv", {"version": "1"})
     return registry
