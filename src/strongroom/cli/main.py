@@ -25,6 +25,7 @@ from strongroom.cli.commands import (
     secrets,
     server,
     status,
+    tls_bootstrap,
     token,
 )
 from strongroom.cli.errors import LOCAL_ERROR, CliError
@@ -76,6 +77,7 @@ def cli() -> None:
 for module in (status, operator, login, token, policy, secrets, kv, generic, server):
     module.register(cli)
 audit_search.register(audit.register(cli))
+tls_bootstrap.register(cli)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -78,6 +78,8 @@ class IncomingRequest:
     remote_addr: str = ""
     headers: Mapping[str, str] = field(default_factory=dict)
     namespace: str = ""
+    #: The TLS client certificate the listener's handshake verified (PEM), "" without one.
+    peer_certificate: str = ""
 
 
 @dataclass
@@ -302,6 +304,7 @@ class Core:
             mount_type=entry.type,
             mount_accessor=entry.accessor,
             request_id=request_id,
+            peer_certificate=incoming.peer_certificate,
         )
         event = AuditEvent(request=req, mount=entry, client_token=incoming.token)
         quota_headers.update(await self._check_quota(path, incoming.remote_addr, event))

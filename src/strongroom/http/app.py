@@ -126,6 +126,7 @@ class VaultApp:
             token=token.strip(),
             remote_addr=client[0] if client else "",
             namespace=namespace.strip(),
+            peer_certificate=_peer_certificate(scope),
         )
 
     async def _read_body(self, receive: Receive) -> bytes:
@@ -234,3 +235,10 @@ async def _lifespan(receive: Receive, send: Send) -> None:
         elif message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})
             return
+
+
+def _peer_certificate(scope: Scope) -> str:
+    """The TLS client certificate the handshake verified (PEM), from ASGI's TLS extension; "" if none."""
+    tls = (scope.get("extensions") or {}).get("tls") or {}
+    chain = tls.get("client_cert_chain") or []
+    return str(chain[0]) if chain else ""

@@ -66,6 +66,11 @@ class Request:
     #: the backend must refuse it exactly as it refuses wrong credentials, with the same error and the
     #: same work (e.g. the same password-hash verification), so the answer reveals nothing.
     login_locked: bool = False
+    #: The TLS client certificate of the connection (PEM, leaf only), "" without one. The HTTP
+    #: edge passes it only after the listener's handshake verified it against the listener's
+    #: ``tls_client_ca_file``; backends that trust it (the ``cert`` auth method) verify it again
+    #: against their own configuration.
+    peer_certificate: str = ""
 
     def require_storage(self) -> StorageBackend:
         if self.storage is None:

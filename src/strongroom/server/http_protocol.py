@@ -7,6 +7,11 @@ pure-Python parser for every request, this protocol rewrites the method token
 of a request that *starts* a chunk to ``GET`` before parsing and restores the
 real method in the ASGI scope.
 
+It also fills ASGI's TLS extension (``scope["extensions"]["tls"]``) on TLS
+connections: ``client_cert_chain`` holds the client certificate the handshake
+verified (PEM, leaf only: Python 3.11's ``ssl`` exposes no chain), read once per
+connection. The ``cert`` auth method authenticates with it.
+
 Limit (documented): a LIST/SCAN request pipelined behind another request in the
 same TCP segment is still refused with 400. Clients that matter here do not
 pipeline; each request starts a new read after the previous response.
@@ -14,6 +19,8 @@ pipeline; each request starts a new read after the previous response.
 
 from __future__ import annotations
 
+import asyncio
+import ssl
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -28,6 +35,13 @@ class VaultHttpProtocol(HttpToolsProtocol):
         self._at_message_start = True
         self._held = b""
         self._extension_method: str | None = None
+        self._tls: dict[str, Any] | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        ssl_object = transport.get_extra_info("ssl_object")
+        if ssl_object is not None:
+            self._tls = tls_extension(ssl_object)
 
     def data_received(self, data: bytes) -> None:
         if self._at_message_start:
@@ -48,6 +62,10 @@ class VaultHttpProtocol(HttpToolsProtocol):
         super().on_message_begin()
 
     def on_headers_complete(self) -> None:
+        if self._tls is not None:
+            extensions: dict[str, Any] = dict(self.scope.get("extensions") or {})
+            extensions["tls"] = self._tls
+            self.scope["extensions"] = extensions
         super().on_headers_complete()
         if self._extension_method is not None:
             # The request task is created above but has not run yet: it sees this method.
@@ -57,3 +75,17 @@ class VaultHttpProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         self._at_message_start = True
         super().on_message_complete()
+
+
+def tls_extension(ssl_object: ssl.SSLObject) -> dict[str, Any]:
+    """ASGI's TLS extension for one connection; the client certificate only when the handshake
+    verified it (the context's verify mode is CERT_OPTIONAL or CERT_REQUIRED)."""
+    der = ssl_object.getpeercert(binary_form=True)
+    return {
+        "server_cert": None,
+        "client_cert_chain": [ssl.DER_cert_to_PEM_cert(der)] if der else [],
+        "client_cert_name": None,
+        "client_cert_error": None,
+        "tls_version": None,
+        "cipher_suite": None,
+    }

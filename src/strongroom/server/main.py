@@ -29,6 +29,7 @@ def settings_from_config(config: ServerConfig) -> NodeSettings:
             tls_key_file=listener.tls_key_file or "",
             tls_client_ca_file=listener.tls_client_ca_file or "",
             tls_require_and_verify_client_cert=listener.tls_require_and_verify_client_cert,
+            tls_min_version=listener.tls_min_version,
             max_request_size=listener.max_request_size,
         )
         for listener in config.listeners

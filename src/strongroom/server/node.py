@@ -29,11 +29,9 @@ from strongroom.server.http_protocol import VaultHttpProtocol
 from strongroom.server.metrics_setup import install_metrics
 from strongroom.server.registry import builtin_registry
 from strongroom.server.settings import ListenerSettings, NodeSettings
+from strongroom.server.tls import ListenerTLS, reload_all
 
 log = logging.getLogger("strongroom.server")
-
-# TLS 1.2+ with forward-secret AEAD suites only (TLS 1.3 suites are fixed by OpenSSL).
-TLS_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
 
 
 async def mint_root_token(barrier: Barrier, token_id: str | None) -> str:
@@ -115,19 +113,19 @@ class _Server(uvicorn.Server):
         yield
 
 
-def uvicorn_server(app: VaultApp, listener: ListenerSettings, log_level: str) -> uvicorn.Server:
+def uvicorn_server(
+    app: VaultApp, listener: ListenerSettings, log_level: str, tls: ListenerTLS | None = None
+) -> uvicorn.Server:
+    """A uvicorn server for ``listener``. Its TLS context is ``tls.context`` (see server.tls),
+    kept by the caller so SIGHUP can reload the certificate on that same context."""
     kwargs: dict[str, object] = {}
     if not listener.tls_disable:
-        kwargs.update(
-            ssl_certfile=listener.tls_cert_file,
-            ssl_keyfile=listener.tls_key_file,
-            ssl_ciphers=TLS_CIPHERS,
-        )
-        if listener.tls_client_ca_file:
-            kwargs["ssl_ca_certs"] = listener.tls_client_ca_file
-            kwargs["ssl_cert_reqs"] = (
-                ssl.CERT_REQUIRED if listener.tls_require_and_verify_client_cert else ssl.CERT_OPTIONAL
-            )
+        live = tls or ListenerTLS.create(listener)
+
+        def context_factory(_config: uvicorn.Config, _default: object) -> ssl.SSLContext:
+            return live.context
+
+        kwargs["ssl_context_factory"] = context_factory
     config = uvicorn.Config(
         app,
         loop="none",
@@ -145,9 +143,10 @@ def uvicorn_server(app: VaultApp, listener: ListenerSettings, log_level: str) ->
 
 async def serve(core: Core, settings: NodeSettings, sockets: list[socket.socket]) -> None:
     """Serve every listener until SIGTERM or SIGINT, then shut down gracefully."""
+    tls = {i: ListenerTLS.create(item) for i, item in enumerate(settings.listeners) if not item.tls_disable}
     servers = [
-        uvicorn_server(make_app(core, listener), listener, settings.log_level)
-        for listener in settings.listeners
+        uvicorn_server(make_app(core, listener), listener, settings.log_level, tls.get(i))
+        for i, listener in enumerate(settings.listeners)
     ]
     loop = asyncio.get_running_loop()
 
@@ -157,7 +156,12 @@ async def serve(core: Core, settings: NodeSettings, sockets: list[socket.socket]
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop)
-    loop.add_signal_handler(signal.SIGHUP, reopen_audit, core)
+
+    def hangup() -> None:
+        reopen_audit(core)
+        reload_all(list(tls.values()))
+
+    loop.add_signal_handler(signal.SIGHUP, hangup)
     try:
         await asyncio.gather(*(srv.serve(sockets=[sock]) for srv, sock in zip(servers, sockets, strict=True)))
     finally:

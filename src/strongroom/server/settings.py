@@ -22,6 +22,7 @@ class ListenerSettings:
     tls_key_file: str = ""
     tls_client_ca_file: str = ""
     tls_require_and_verify_client_cert: bool = False
+    tls_min_version: str = "tls12"
     max_request_size: int = DEFAULT_MAX_REQUEST_SIZE
 
     @property
