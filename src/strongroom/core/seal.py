@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from strongroom import __version__
+from strongroom.core.seal_ceremonies import KeyCeremonies
 from strongroom.crypto import rootkey, shamir
 from strongroom.crypto.barrier import Barrier
 from strongroom.errors import AlreadyInitialized, DecryptionFailed, InvalidRequest, NotInitialized
@@ -83,6 +84,32 @@ class SealManager(abc.ABC):
     @abc.abstractmethod
     async def rotate(self) -> dict[str, Any]: ...
 
+    # Key ceremonies (strongroom.core.seal_ceremonies): unauthenticated, need shares and an unsealed node.
+
+    @abc.abstractmethod
+    async def generate_root_status(self) -> dict[str, Any]: ...
+
+    @abc.abstractmethod
+    async def generate_root_start(self, otp: str | None, pgp_key: str | None) -> dict[str, Any]: ...
+
+    @abc.abstractmethod
+    async def generate_root_update(self, key: str | None, nonce: str | None) -> dict[str, Any]: ...
+
+    @abc.abstractmethod
+    async def generate_root_cancel(self, nonce: str | None) -> None: ...
+
+    @abc.abstractmethod
+    async def rekey_status(self) -> dict[str, Any]: ...
+
+    @abc.abstractmethod
+    async def rekey_start(self, secret_shares: int, secret_threshold: int) -> dict[str, Any]: ...
+
+    @abc.abstractmethod
+    async def rekey_update(self, key: str | None, nonce: str | None) -> dict[str, Any]: ...
+
+    @abc.abstractmethod
+    async def rekey_cancel(self, nonce: str | None) -> None: ...
+
 
 def decode_share(text: str) -> bytes:
     """Unseal keys arrive hex- or base64-encoded, as in Vault."""
@@ -127,6 +154,17 @@ class LocalSealManager(SealManager):
         self._shares: list[bytes] = []
         self._nonce = ""
         self._config: SealConfig | None = None
+        self.ceremonies = KeyCeremonies(
+            barrier,
+            seal_config=self.seal_config,
+            config_changed=self._set_config,
+            mint_root_token=mint_root_token,
+            decode_share=decode_share,
+            random_bytes=random_bytes,
+        )
+
+    def _set_config(self, config: SealConfig) -> None:
+        self._config = config
 
     async def seal_config(self) -> SealConfig | None:
         if self._config is None:
@@ -247,6 +285,7 @@ class LocalSealManager(SealManager):
     async def seal(self) -> None:
         self._shares.clear()
         self._nonce = ""
+        self.ceremonies.forget()
         self.barrier.seal()
         await self._on_key(KeyEvent("sealed"))
 
@@ -255,3 +294,27 @@ class LocalSealManager(SealManager):
         status = self.barrier.key_status()
         await self._on_key(KeyEvent("keyring"))
         return {"term": term, "install_time": status.install_time}
+
+    async def generate_root_status(self) -> dict[str, Any]:
+        return await self.ceremonies.generate_root_status()
+
+    async def generate_root_start(self, otp: str | None, pgp_key: str | None) -> dict[str, Any]:
+        return await self.ceremonies.generate_root_start(otp, pgp_key)
+
+    async def generate_root_update(self, key: str | None, nonce: str | None) -> dict[str, Any]:
+        return await self.ceremonies.generate_root_update(key, nonce)
+
+    async def generate_root_cancel(self, nonce: str | None) -> None:
+        await self.ceremonies.generate_root_cancel(nonce)
+
+    async def rekey_status(self) -> dict[str, Any]:
+        return await self.ceremonies.rekey_status()
+
+    async def rekey_start(self, secret_shares: int, secret_threshold: int) -> dict[str, Any]:
+        return await self.ceremonies.rekey_start(secret_shares, secret_threshold)
+
+    async def rekey_update(self, key: str | None, nonce: str | None) -> dict[str, Any]:
+        return await self.ceremonies.rekey_update(key, nonce)
+
+    async def rekey_cancel(self, nonce: str | None) -> None:
+        await self.ceremonies.rekey_cancel(nonce)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from strongroom.core import sys_ceremonies
 from strongroom.errors import InvalidRequest, UnsupportedOperation
 from strongroom.sdk.fields import FieldType as T
 from strongroom.sdk.fields import coerce
@@ -46,6 +47,11 @@ class SealedSystemEndpoints:
             raise UnsupportedOperation()
         seal = self.core.seal_manager
         data = incoming.data
+        if path in sys_ceremonies.OPERATIONS:
+            if op not in sys_ceremonies.OPERATIONS[path]:
+                raise UnsupportedOperation()
+            answer = await sys_ceremonies.handle(seal, op, path, data)
+            return Response() if answer is None else json_response(answer)
         if path == "sys/seal-status" and op is Operation.READ:
             return json_response(await seal.status())
         if path == "sys/init":

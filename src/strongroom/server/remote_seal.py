@@ -32,3 +32,35 @@ class RemoteSealManager(SealManager):
     async def rotate(self) -> dict[str, Any]:
         result: dict[str, Any] = await self._channel.call("rotate")
         return result
+
+    async def generate_root_status(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self._channel.call("generate_root_status")
+        return result
+
+    async def generate_root_start(self, otp: str | None, pgp_key: str | None) -> dict[str, Any]:
+        result: dict[str, Any] = await self._channel.call("generate_root_start", {"otp": otp, "pgp_key": pgp_key})
+        return result
+
+    async def generate_root_update(self, key: str | None, nonce: str | None) -> dict[str, Any]:
+        result: dict[str, Any] = await self._channel.call("generate_root_update", {"key": key, "nonce": nonce})
+        return result
+
+    async def generate_root_cancel(self, nonce: str | None) -> None:
+        await self._channel.call("generate_root_cancel", {"nonce": nonce})
+
+    async def rekey_status(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self._channel.call("rekey_status")
+        return result
+
+    async def rekey_start(self, secret_shares: int, secret_threshold: int) -> dict[str, Any]:
+        result: dict[str, Any] = await self._channel.call(
+            "rekey_start", {"secret_shares": secret_shares, "secret_threshold": secret_threshold}
+        )
+        return result
+
+    async def rekey_update(self, key: str | None, nonce: str | None) -> dict[str, Any]:
+        result: dict[str, Any] = await self._channel.call("rekey_update", {"key": key, "nonce": nonce})
+        return result
+
+    async def rekey_cancel(self, nonce: str | None) -> None:
+        await self._channel.call("rekey_cancel", {"nonce": nonce})

@@ -26,6 +26,7 @@ from strongroom.core.alerts import report
 from strongroom.core.alerts.signals import SEALED
 from strongroom.core.quotas.counter import create_table_fd
 from strongroom.core.seal import KeyEvent
+from strongroom.core.seal_ipc import CEREMONY_OPS, ceremony_call
 from strongroom.crypto.barrier import Barrier
 from strongroom.errors import InvalidRequest
 from strongroom.server import alerts_setup
@@ -96,6 +97,8 @@ class Supervisor:
                 return True
             if op == "rotate":
                 return await self.seal.rotate()
+            if op in CEREMONY_OPS:
+                return await ceremony_call(self.seal, op, args)
             if op in alerts_setup.SUPERVISOR_OPS:
                 return alerts_setup.supervisor_call(self.alerts, op, args)
             raise InvalidRequest(f"unknown supervisor operation {op!r}")

@@ -1,0 +1,84 @@
+"""HTTP-shaped handling of ``sys/generate-root/*`` and ``sys/rekey/*`` (Vault's paths and bodies).
+
+Unauthenticated, like Vault's: the shares are the credential. Served before
+the sealed check (the seal manager answers 503 itself while sealed) and always
+through the node's :class:`~strongroom.core.seal.SealManager`, so in
+multi-process mode progress lives in the supervisor whichever worker a call
+reaches.
+
+Cancelling (DELETE) needs the attempt's ``nonce`` in the JSON body or the
+query string: an unauthenticated caller cannot end an attempt blindly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strongroom.core.seal import SealManager
+from strongroom.errors import InvalidRequest, UnsupportedOperation
+from strongroom.sdk.fields import FieldType as T
+from strongroom.sdk.fields import coerce
+from strongroom.sdk.logical import Operation
+
+_WRITE = (Operation.UPDATE, Operation.CREATE)
+#: Methods each path serves; any other is a 405, whatever the seal state.
+OPERATIONS: dict[str, tuple[Operation, ...]] = {
+    "sys/generate-root/attempt": (Operation.READ, *_WRITE, Operation.DELETE),
+    "sys/generate-root/update": _WRITE,
+    "sys/rekey/init": (Operation.READ, *_WRITE, Operation.DELETE),
+    "sys/rekey/update": _WRITE,
+    "sys/rekey/verify": (Operation.READ, *_WRITE, Operation.DELETE),
+}
+
+#: ``None`` means "answer 204 with no body".
+Answer = dict[str, Any] | None
+
+
+def _text(data: dict[str, Any], name: str) -> str | None:
+    value = data.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidRequest(f"'{name}' must be a string")
+    return value
+
+
+async def handle(seal: SealManager, op: Operation, path: str, data: dict[str, Any]) -> Answer:
+    """Serve one of :data:`OPERATIONS`' paths (the caller checked ``op`` against it)."""
+    if path == "sys/generate-root/attempt":
+        if op is Operation.READ:
+            return await seal.generate_root_status()
+        if op is Operation.DELETE:
+            await seal.generate_root_cancel(_text(data, "nonce"))
+            return None
+        return await seal.generate_root_start(_text(data, "otp"), _text(data, "pgp_key"))
+    if path == "sys/generate-root/update":
+        return await seal.generate_root_update(_text(data, "key"), _text(data, "nonce"))
+    if path == "sys/rekey/init":
+        if op is Operation.READ:
+            return await seal.rekey_status()
+        if op is Operation.DELETE:
+            await seal.rekey_cancel(_text(data, "nonce"))
+            return None
+        return await _rekey_start(seal, data)
+    if path == "sys/rekey/update":
+        return await seal.rekey_update(_text(data, "key"), _text(data, "nonce"))
+    if path == "sys/rekey/verify":
+        raise InvalidRequest("rekey verification is not supported: start rekeys without require_verification")
+    raise UnsupportedOperation()
+
+
+async def _rekey_start(seal: SealManager, data: dict[str, Any]) -> Answer:
+    if data.get("pgp_keys"):
+        raise InvalidRequest("pgp_keys is not supported: rekey returns the new shares in plain text")
+    if coerce(T.BOOL, data.get("backup", False), "backup"):
+        raise InvalidRequest("backup is not supported (it only applies to PGP-encrypted shares)")
+    if coerce(T.BOOL, data.get("require_verification", False), "require_verification"):
+        raise InvalidRequest("require_verification is not supported")
+    if coerce(T.INT, data.get("stored_shares", 0), "stored_shares"):
+        raise InvalidRequest("stored keys are not supported by the shamir seal")
+    if "secret_shares" not in data or "secret_threshold" not in data:
+        raise InvalidRequest("secret_shares and secret_threshold are required")
+    shares = coerce(T.INT, data["secret_shares"], "secret_shares")
+    threshold = coerce(T.INT, data["secret_threshold"], "secret_threshold")
+    return await seal.rekey_start(shares, threshold)
