@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,8 @@ _EC_ALGS: dict[str, tuple[type[ec.EllipticCurve], hashes.HashAlgorithm, int]] = 
 }
 SUPPORTED_ALGORITHMS = frozenset(_RSA_HASHES) | frozenset(_EC_ALGS)
 
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 
 
@@ -56,6 +59,10 @@ class ParsedToken:
 
 
 def _b64(part: str) -> bytes:
+    # Strict base64url without padding (RFC 7515): the lenient decoder skips stray characters, which
+    # would let many spellings of one token exist.
+    if not _BASE64URL.fullmatch(part):
+        raise TokenRejected("malformed JWT")
     try:
         return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
     except (binascii.Error, ValueError):
