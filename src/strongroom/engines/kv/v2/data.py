@@ -7,7 +7,7 @@ from typing import Any
 from strongroom.errors import CheckAndSetMismatch, InvalidRequest, NotFound
 from strongroom.sdk.fields import FieldData, FieldType, coerce
 from strongroom.sdk.logical import TAG_CANARY, Request, Response
-from strongroom.sdk.storage import Precondition
+from strongroom.sdk.storage import Precondition, TxnOp
 
 from ..common import encode_entry, is_secret_path, lookup_path, secret_path
 from ..merge_patch import merge_patch
@@ -153,24 +153,16 @@ class DataHandlers:
 
     async def delete(self, req: Request, fd: FieldData) -> None:
         """Soft-delete the latest version. Nothing there, or already gone: still 204 (as Vault)."""
-        path = lookup_path(fd.get("path"))
-        if path is None:
-            return
-        store = self.engine.store(req)
 
-        async def attempt() -> None:
-            meta, guard = await store.meta_for_update(path)
-            if meta is None:
-                return
+        async def change(path: str, meta: SecretMeta, store: V2Store) -> list[TxnOp]:
             version = meta.versions.get(meta.current_version)
             now = self.engine.now()
             if version is None or not version.is_readable(now):
-                return
+                return []
             version.deletion_ns = now
-            await store.commit([store.put_meta(path, meta)], guard)
+            return [store.put_meta(path, meta)]
 
-        async with self.engine.locks.for_key(path):
-            await self.engine.retry_on_conflict(attempt)
+        await self.engine.change_existing(req, fd.get("path"), change)
 
     async def subkeys(self, req: Request, fd: FieldData) -> Response:
         """The keys of a version's data with values replaced by null, down to ``depth`` (0: all)."""

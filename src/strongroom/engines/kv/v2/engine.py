@@ -6,9 +6,9 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from strongroom.sdk.logical import BackendContext, Request
-from strongroom.sdk.storage import retry_on_conflict
+from strongroom.sdk.storage import TxnOp, retry_on_conflict
 
-from ..common import KeyLocks, now_ns, request_storage
+from ..common import KeyLocks, lookup_path, now_ns, request_storage
 from .model import SecretMeta
 from .store import V2Store
 
@@ -41,3 +41,28 @@ class Engine:
         process, so conflicts only come from other processes.
         """
         return await retry_on_conflict(attempt, random_bytes=self.ctx.system.random_bytes)
+
+    async def change_existing(
+        self, req: Request, raw_path: str, change: Callable[[str, SecretMeta, V2Store], Awaitable[list[TxnOp]]]
+    ) -> None:
+        """Read-modify-write of an existing secret's metadata (and versions), retried on conflict.
+
+        ``change`` edits the metadata it is given and returns the ops to commit
+        (none: nothing to do). A missing secret or an unusable path is a no-op,
+        as Vault answers 204 for deleting what is not there.
+        """
+        path = lookup_path(raw_path)
+        if path is None:
+            return
+        store = self.store(req)
+
+        async def attempt() -> None:
+            meta, guard = await store.meta_for_update(path)
+            if meta is None:
+                return
+            ops = await change(path, meta, store)
+            if ops:
+                await store.commit(ops, guard)
+
+        async with self.locks.for_key(path):
+            await self.retry_on_conflict(attempt)

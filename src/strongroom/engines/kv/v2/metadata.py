@@ -7,6 +7,7 @@ from typing import Any
 from strongroom.errors import InvalidRequest, NotFound
 from strongroom.sdk.fields import FieldData
 from strongroom.sdk.logical import Request, Response
+from strongroom.sdk.storage import TxnOp
 
 from ..common import folder_prefix, is_secret_path, lookup_path, pagination, secret_path
 from ..listing import list_page, scan_page
@@ -14,7 +15,7 @@ from ..merge_patch import merge_patch
 from . import custom_metadata
 from .engine import Engine
 from .model import MountConfig, SecretMeta
-from .store import META_PREFIX
+from .store import META_PREFIX, V2Store
 
 #: The settings a metadata write or patch may change.
 SETTINGS = ("max_versions", "cas_required", "delete_version_after", "custom_metadata")
@@ -141,21 +142,12 @@ class MetadataHandlers:
 
     async def delete(self, req: Request, fd: FieldData) -> None:
         """Remove the metadata and every version, for good. A missing secret is not an error."""
-        path = lookup_path(fd.get("path"))
-        if path is None:
-            return
-        store = self.engine.store(req)
 
-        async def attempt() -> None:
+        async def change(path: str, meta: SecretMeta, store: V2Store) -> list[TxnOp]:
             # Conditional, so a version another worker adds meanwhile is deleted too, not orphaned.
-            meta, guard = await store.meta_for_update(path)
-            if meta is None:
-                return
-            ops = [store.delete_meta(path), *store.delete_versions(meta, list(meta.versions))]
-            await store.commit(ops, guard)
+            return [store.delete_meta(path), *store.delete_versions(meta, list(meta.versions))]
 
-        async with self.engine.locks.for_key(path):
-            await self.engine.retry_on_conflict(attempt)
+        await self.engine.change_existing(req, fd.get("path"), change)
 
     async def list(self, req: Request, fd: FieldData) -> Response:
         """Immediate children of a folder (secrets, and sub-folders ending in '/'), paginated."""

@@ -12,9 +12,11 @@ from typing import Any
 from strongroom.errors import InvalidRequest
 from strongroom.sdk.fields import FieldData, FieldType, coerce
 from strongroom.sdk.logical import Request
+from strongroom.sdk.storage import TxnOp
 
-from ..common import lookup_path
 from .engine import Engine
+from .model import SecretMeta
+from .store import V2Store
 
 
 def parse_versions(raw: Any) -> list[int]:
@@ -40,24 +42,16 @@ class VersionHandlers:
     async def delete(self, req: Request, fd: FieldData) -> None:
         """Soft-delete: set ``deletion_time`` to now on each live version listed."""
         numbers = parse_versions(fd.get("versions"))
-        path = lookup_path(fd.get("path"))
-        if path is None:
-            return
-        store = self.engine.store(req)
 
-        async def attempt() -> None:
-            meta, guard = await store.meta_for_update(path)
-            if meta is None:
-                return
+        async def change(path: str, meta: SecretMeta, store: V2Store) -> list[TxnOp]:
             now = self.engine.now()
             for number in numbers:
                 version = meta.versions.get(number)
                 if version is not None and version.is_readable(now):
                     version.deletion_ns = now
-            await store.commit([store.put_meta(path, meta)], guard)
+            return [store.put_meta(path, meta)]
 
-        async with self.engine.locks.for_key(path):
-            await self.engine.retry_on_conflict(attempt)
+        await self.engine.change_existing(req, fd.get("path"), change)
 
     async def undelete(self, req: Request, fd: FieldData) -> None:
         """Clear the deletion of each listed version that is not destroyed.
@@ -66,42 +60,26 @@ class VersionHandlers:
         from now, so it is not hidden again at once by its old deadline.
         """
         numbers = parse_versions(fd.get("versions"))
-        path = lookup_path(fd.get("path"))
-        if path is None:
-            return
-        store = self.engine.store(req)
 
-        async def attempt() -> None:
-            meta, guard = await store.meta_for_update(path)
-            if meta is None:
-                return
+        async def change(path: str, meta: SecretMeta, store: V2Store) -> list[TxnOp]:
             config = await store.config()
             now = self.engine.now()
             for number in numbers:
                 version = meta.versions.get(number)
                 if version is not None and not version.destroyed:
                     version.deletion_ns = meta.undelete_deadline(now, config)
-            await store.commit([store.put_meta(path, meta)], guard)
+            return [store.put_meta(path, meta)]
 
-        async with self.engine.locks.for_key(path):
-            await self.engine.retry_on_conflict(attempt)
+        await self.engine.change_existing(req, fd.get("path"), change)
 
     async def destroy(self, req: Request, fd: FieldData) -> None:
         """Remove the data of each listed version for good; its metadata stays, marked ``destroyed``."""
         numbers = parse_versions(fd.get("versions"))
-        path = lookup_path(fd.get("path"))
-        if path is None:
-            return
-        store = self.engine.store(req)
 
-        async def attempt() -> None:
-            meta, guard = await store.meta_for_update(path)
-            if meta is None:
-                return
+        async def change(path: str, meta: SecretMeta, store: V2Store) -> list[TxnOp]:
             present = [number for number in numbers if number in meta.versions]
             for number in present:
                 meta.versions[number].destroyed = True
-            await store.commit([store.put_meta(path, meta), *store.delete_versions(meta, present)], guard)
+            return [store.put_meta(path, meta), *store.delete_versions(meta, present)]
 
-        async with self.engine.locks.for_key(path):
-            await self.engine.retry_on_conflict(attempt)
+        await self.engine.change_existing(req, fd.get("path"), change)
