@@ -56,6 +56,8 @@ log = logging.getLogger("strongroom.auth.kubernetes")
 R, U, C, D, L = Operation.READ, Operation.UPDATE, Operation.CREATE, Operation.DELETE, Operation.LIST
 _ROLE = r"role/(?P<name>[^/]+)"
 _STR = Field(FieldType.STRING)
+#: Service-account annotations with this prefix become alias metadata (Vault's name for them).
+ANNOTATION_PREFIX = "vault.hashicorp.com/alias-metadata-"
 
 
 class KubernetesBackend(FrameworkBackend):
@@ -145,7 +147,34 @@ class KubernetesBackend(FrameworkBackend):
         except TokenRejected as refused:
             log.info("kubernetes login to role %r refused: %s", role_name, refused.message)
             raise
-        return Response(auth=self._auth(role_name, role, account))
+        auth = self._auth(role_name, role, account)
+        if config.use_annotations_as_alias_metadata:
+            auth.alias_metadata.update(await self._annotation_metadata(jwt, config, account))
+        return Response(auth=auth)
+
+    def _reviewer(self, jwt: str, config: KubeConfig) -> tuple[TokenReviewer, str]:
+        """The API client and the bearer token that authorises its calls."""
+        use_local = not config.disable_local_ca_jwt
+        bearer = config.token_reviewer_jwt or (self.local_account.token() if use_local else "") or jwt
+        ca = config.kubernetes_ca_cert or (self.local_account.ca_cert() if use_local else "")
+        return TokenReviewer(config.kubernetes_host, ca, self.egress), bearer
+
+    async def _annotation_metadata(self, jwt: str, config: KubeConfig, account: ServiceAccount) -> dict[str, str]:
+        """Alias metadata from the service account's ``vault.hashicorp.com/alias-metadata-KEY`` annotations.
+
+        Only keys that do not collide with the login's own metadata are taken, so an annotation
+        cannot overwrite the service account's name, namespace or UID in the alias.
+        """
+        reviewer, bearer = self._reviewer(jwt, config)
+        found = await reviewer.annotations(account.namespace, account.name, bearer)
+        taken = {"service_account_name", "service_account_namespace", "service_account_uid",
+                 "service_account_secret_name", "role"}
+        result: dict[str, str] = {}
+        for key, value in found.items():
+            name = key.removeprefix(ANNOTATION_PREFIX)
+            if key.startswith(ANNOTATION_PREFIX) and name and name not in taken and len(result) < 64:
+                result[name] = value[:512]
+        return result
 
     async def _verified_account(self, jwt: str, role: KubeRole, config: KubeConfig) -> ServiceAccount:
         token = parse(jwt)
@@ -170,10 +199,7 @@ class KubernetesBackend(FrameworkBackend):
     async def _review(self, jwt: str, role: KubeRole, config: KubeConfig,
                       account: ServiceAccount) -> ServiceAccount:
         """``account`` as confirmed by the cluster's TokenReview (with the UID it reports)."""
-        use_local = not config.disable_local_ca_jwt
-        bearer = config.token_reviewer_jwt or (self.local_account.token() if use_local else "") or jwt
-        ca = config.kubernetes_ca_cert or (self.local_account.ca_cert() if use_local else "")
-        reviewer = TokenReviewer(config.kubernetes_host, ca, self.egress)
+        reviewer, bearer = self._reviewer(jwt, config)
         wanted = (role.audience,) if role.audience else ()
         user = await reviewer.review(jwt, bearer, wanted)
         if user.username != account.username:

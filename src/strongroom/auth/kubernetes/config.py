@@ -3,7 +3,8 @@
 Validation on write (each failure a 400 that never echoes a secret):
 ``kubernetes_host`` must be an http(s) URL without user info (the egress
 check runs again at every login, when the name is resolved); at least one of
-``kubernetes_host`` and ``pem_keys`` must be set; the CA certificate and every
+``kubernetes_host`` and ``pem_keys`` must be set (and ``kubernetes_host`` when
+``use_annotations_as_alias_metadata`` is on); the CA certificate and every
 PEM key must parse, and keys must be RSA or EC. ``token_reviewer_jwt`` is
 stored but never read back (reads show ``token_reviewer_jwt_set``).
 """
@@ -120,6 +121,9 @@ def config_from(f: FieldData) -> KubeConfig:
         parse_pem_key(pem)
     if not host and not pem_keys:
         raise InvalidRequest("one of kubernetes_host or pem_keys must be set")
+    if f.get("use_annotations_as_alias_metadata") and not host:
+        raise InvalidRequest("use_annotations_as_alias_metadata needs kubernetes_host (annotations are read "
+                             "from the API server)")
     disable_iss = f.get("disable_iss_validation") if f.has("disable_iss_validation") else True
     return KubeConfig(
         kubernetes_host=host,

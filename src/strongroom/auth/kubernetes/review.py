@@ -1,5 +1,7 @@
 """The cluster's TokenReview API: asks the Kubernetes API server whether a token is valid *now*.
 
+(Also reads a service account's annotations, for ``use_annotations_as_alias_metadata``.)
+
 A local signature check cannot see revocation (a deleted pod or service
 account); TokenReview can, so it is the primary check whenever
 ``kubernetes_host`` is configured. The outbound URL goes through the egress
@@ -19,7 +21,7 @@ import logging
 import ssl
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
 
@@ -60,10 +62,7 @@ class TokenReviewer:
     transport: httpx.AsyncBaseTransport | None = None
 
     def _tls(self) -> ssl.SSLContext:
-        context = ssl.create_default_context()
-        if self.ca_pem:
-            context = ssl.create_default_context(cadata=self.ca_pem)
-        return context
+        return ssl.create_default_context(cadata=self.ca_pem) if self.ca_pem else ssl.create_default_context()
 
     async def review(self, token: str, bearer: str, audiences: tuple[str, ...]) -> ReviewedUser:
         """The user the API server authenticates ``token`` as; ``bearer`` authorises the call itself."""
@@ -72,15 +71,26 @@ class TokenReviewer:
             "kind": "TokenReview",
             "spec": {"token": token, **({"audiences": list(audiences)} if audiences else {})},
         }
-        answer = await self._post(body, bearer)
+        answer = await self._call("POST", REVIEW_PATH, body, bearer, "TokenReview")
         return _reviewed_user(answer)
 
-    async def _post(self, body: dict[str, Any], bearer: str) -> dict[str, Any]:
-        url = self.host.rstrip("/") + REVIEW_PATH
+    async def annotations(self, namespace: str, name: str, bearer: str) -> dict[str, str]:
+        """The annotations of service account ``namespace/name`` (read with ``bearer``'s permissions)."""
+        path = f"/api/v1/namespaces/{quote(namespace, safe='')}/serviceaccounts/{quote(name, safe='')}"
+        answer = await self._call("GET", path, None, bearer, "Service account lookup")
+        metadata = answer.get("metadata")
+        found = metadata.get("annotations") if isinstance(metadata, dict) else None
+        if not isinstance(found, dict):
+            return {}
+        return {k: v for k, v in found.items() if isinstance(k, str) and isinstance(v, str)}
+
+    async def _call(self, method: str, path: str, body: dict[str, Any] | None, bearer: str,
+                    what: str) -> dict[str, Any]:
+        url = self.host.rstrip("/") + path
         try:
             destination = await check_url(url, self.egress)
         except InvalidRequest as refused:
-            raise ReviewUnavailable(f"TokenReview refused: {refused.message}") from None
+            raise ReviewUnavailable(f"{what} refused: {refused.message}") from None
         parts = urlsplit(url)
         headers = {"Authorization": f"Bearer {bearer}", "Host": parts.netloc, "Accept": "application/json"}
         verify: ssl.SSLContext | bool = self._tls() if parts.scheme == "https" else False
@@ -91,19 +101,19 @@ class TokenReviewer:
                 literal = f"[{address}]" if ":" in address else address
                 pinned = urlunsplit((parts.scheme, f"{literal}:{destination.port}", parts.path, "", ""))
                 try:
-                    reply = await client.post(pinned, json=body, headers=headers,
-                                              extensions={"sni_hostname": destination.host})
+                    reply = await client.request(method, pinned, json=body, headers=headers,
+                                                 extensions={"sni_hostname": destination.host})
                 except httpx.ConnectError as exc:
                     tls_failed = tls_failed or _is_tls_failure(exc)
                     continue  # the host's next checked address
                 except httpx.HTTPError as exc:
-                    log.warning("TokenReview at %s failed: %s", destination.host, type(exc).__name__)
-                    raise ReviewUnavailable(f"TokenReview at {destination.host!r} failed") from None
-                return _answer(reply, destination.host)
+                    log.warning("%s at %s failed: %s", what, destination.host, type(exc).__name__)
+                    raise ReviewUnavailable(f"{what} at {destination.host!r} failed") from None
+                return _answer(reply, f"{what} at {destination.host!r}")
         if tls_failed:
-            raise ReviewUnavailable(f"TokenReview at {destination.host!r}: the TLS handshake failed "
+            raise ReviewUnavailable(f"{what} at {destination.host!r}: the TLS handshake failed "
                                     "(is kubernetes_ca_cert the cluster's CA?)")
-        raise ReviewUnavailable(f"TokenReview at {destination.host!r} is unreachable")
+        raise ReviewUnavailable(f"{what} at {destination.host!r} is unreachable")
 
 
 def _is_tls_failure(exc: BaseException) -> bool:
@@ -117,19 +127,18 @@ def _is_tls_failure(exc: BaseException) -> bool:
     return False
 
 
-def _answer(reply: httpx.Response, host: str) -> dict[str, Any]:
+def _answer(reply: httpx.Response, where: str) -> dict[str, Any]:
     if reply.status_code in (401, 403):
-        # The reviewer JWT (or the client's own token) may not create TokenReviews.
-        raise ReviewUnavailable(f"TokenReview at {host!r} refused the reviewer's credentials "
-                                f"(HTTP {reply.status_code})")
+        # The reviewer JWT (or the client's own token) may not make this call.
+        raise ReviewUnavailable(f"{where} refused the reviewer's credentials (HTTP {reply.status_code})")
     if reply.status_code not in (200, 201) or len(reply.content) > MAX_ANSWER_BYTES:
-        raise ReviewUnavailable(f"TokenReview at {host!r} answered HTTP {reply.status_code}")
+        raise ReviewUnavailable(f"{where} answered HTTP {reply.status_code}")
     try:
         answer = reply.json()
     except ValueError:
-        raise ReviewUnavailable(f"TokenReview at {host!r} answered something that is not JSON") from None
+        raise ReviewUnavailable(f"{where} answered something that is not JSON") from None
     if not isinstance(answer, dict):
-        raise ReviewUnavailable(f"TokenReview at {host!r} answered something that is not a TokenReview")
+        raise ReviewUnavailable(f"{where} answered something that is not a JSON object")
     return answer
 
 

@@ -90,6 +90,7 @@ class Cluster:
     revoked: set[str] = field(default_factory=set)
     reviewers: set[str] = field(default_factory=lambda: {REVIEWER_JWT})
     requests: list[dict[str, Any]] = field(default_factory=list)
+    annotations: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
 
     def pem_keys(self) -> list[str]:
         return [public_pem(self.rsa_key), public_pem(self.ec_key)]
@@ -186,6 +187,18 @@ def _handler(cluster: Cluster) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:
             return
 
+        def do_GET(self) -> None:
+            parts = self.path.strip("/").split("/")
+            bearer = self.headers.get("Authorization", "").removeprefix("Bearer ")
+            if bearer not in cluster.reviewers:
+                self._send(403, {"kind": "Status", "code": 403})
+            elif len(parts) == 6 and parts[:3] == ["api", "v1", "namespaces"] and parts[4] == "serviceaccounts":
+                found = cluster.annotations.get((parts[3], parts[5]), {})
+                self._send(200, {"kind": "ServiceAccount", "metadata": {"name": parts[5], "namespace": parts[3],
+                                                                        "annotations": found}})
+            else:
+                self._send(404, {"kind": "Status", "code": 404})
+
         def do_POST(self) -> None:
             if self.path != "/apis/authentication.k8s.io/v1/tokenreviews":
                 self._send(404, {"kind": "Status", "code": 404})
@@ -270,11 +283,15 @@ class Mount:
         self.backend = KubernetesBackend(self.ctx, egress=EgressPolicy(allow_loopback=allow_loopback),
                                          local_account=LocalAccount(Path(local_dir)))
 
+    def backend_request(self, op: Operation, path: str, data: dict[str, Any] | None = None, *,
+                        remote_addr: str = "10.1.2.3") -> Request:
+        return Request(operation=op, path=path, data=dict(data or {}), storage=self.storage,
+                       remote_addr=remote_addr, mount_point=self.ctx.mount_point,
+                       mount_accessor=self.ctx.mount_accessor, unauthenticated=path == "login")
+
     async def call(self, op: Operation, path: str, data: dict[str, Any] | None = None, *,
                    remote_addr: str = "10.1.2.3") -> Response | None:
-        req = Request(operation=op, path=path, data=dict(data or {}), storage=self.storage, remote_addr=remote_addr,
-                      mount_point=self.ctx.mount_point, mount_accessor=self.ctx.mount_accessor,
-                      unauthenticated=path == "login")
+        req = self.backend_request(op, path, data, remote_addr=remote_addr)
         if op is U and await self.backend.existence(req) is False:
             req.operation = C
         return await self.backend.handle(req)
