@@ -184,7 +184,8 @@ def test_rekey_through_both_workers_retires_the_old_shares_across_a_restart(tmp_
         assert (status["sealed"], status["n"], status["t"]) == (False, 4, 2)
         assert root.auth.token.lookup_self()["data"]["policies"] == ["root"]
 
-        node.server.stop()
+        # kill -9 right after the answer: the new wrap was durable before the keys were handed out.
+        node.server.kill9()
         node.server.start()
         anonymous = client(node.server.address)
         assert anonymous.sys.is_sealed() is True
