@@ -6,7 +6,10 @@ import os
 import time
 from typing import ClassVar
 
+from tests.unit.auth.kubernetes.k8s_auth_harness import Cluster
+
 from strongroom.auth.approle import AppRoleBackend
+from strongroom.auth.kubernetes import KubernetesBackend
 from strongroom.auth.userpass import UserpassBackend
 from strongroom.auth.userpass.hashing import Argon2Params, PasswordHashing
 from strongroom.core.tokens.backend import TokenBackend
@@ -121,3 +124,23 @@ class TestAppRoleConformance(InmemConformance):
 
     def make_backend(self, ctx: BackendContext) -> LogicalBackend:
         return AppRoleBackend(ctx)
+
+
+_K8S = Cluster()
+
+
+class TestKubernetesAuthConformance(InmemConformance):
+    sample_paths: ClassVar[Samples] = (
+        (U, "config", {"pem_keys": _K8S.pem_keys()}),
+        (R, "config", {}),
+        (U, "role/api", {"bound_service_account_names": "api", "bound_service_account_namespaces": "payments"}),
+        (R, "role/api", {}),
+        (L, "role/", {}),
+        # Signed for the suite's manual clock (ManualClock starts at 1_800_000_000).
+        (U, "login", {"role": "api", "jwt": _K8S.token(_K8S.claims(now=1_800_000_000), alg="ES256")}),
+        (D, "role/api", {}),
+    )
+    unsupported = (D, "login")
+
+    def make_backend(self, ctx: BackendContext) -> LogicalBackend:
+        return KubernetesBackend(ctx)
