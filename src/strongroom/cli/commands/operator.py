@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from strongroom.cli import output
+from strongroom.cli.commands import operator_keys
 from strongroom.cli.commands.status import print_seal_status
 from strongroom.cli.errors import REMOTE_ERROR, LocalError, doing
 from strongroom.cli.session import Session, api_command, ask_secret
@@ -140,3 +141,5 @@ def register(cli: click.Group) -> None:
             status = session.read("sys/key-status").data or {}
         session.show(status, lambda: output.aligned(key_status_rows(status)))
         return 0
+
+    operator_keys.register(operator)
