@@ -198,3 +198,21 @@ def test_rekey_through_both_workers_retires_the_old_shares_across_a_restart(tmp_
         assert anonymous.sys.submit_unseal_keys(new_keys[1:3])["sealed"] is False
         # Same root key and keyring: the old root token still works.
         assert client(node.server.address, node.root_token).auth.token.lookup_self()["data"]["policies"] == ["root"]
+
+
+def test_no_share_otp_or_token_reaches_the_server_log(tmp_path: Path) -> None:
+    for node in start_node(tmp_path, 3, 2):
+        anonymous = client(node.server.address)
+        started = anonymous.sys.start_root_token_generation()
+        anonymous.sys.generate_root(node.keys[0], started["nonce"])
+        done = anonymous.sys.generate_root(node.keys[1], started["nonce"])
+        token = decode(done["encoded_token"], started["otp"])
+        nonce = anonymous.sys.start_rekey(secret_shares=3, secret_threshold=2)["nonce"]
+        with pytest.raises(hvac.exceptions.InvalidRequest):
+            anonymous.sys.rekey(node.keys[0], nonce="wrong")
+        new_keys = anonymous.sys.rekey_multi(node.keys[1:3], nonce=nonce)["keys_base64"]
+        log = node.server.log_text()
+        assert "rekey complete" in log  # the log is being written, at debug level
+        secrets = [*node.keys, *new_keys, started["otp"], token, done["encoded_token"]]
+        secrets += [base64.b64decode(key).hex() for key in new_keys]
+        assert [secret for secret in secrets if secret in log] == []
