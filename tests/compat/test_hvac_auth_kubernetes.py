@@ -16,7 +16,7 @@ import hvac
 import hvac.exceptions
 import pytest
 from tests.compat.hvac_support import client, unique
-from tests.support.server import ROOT_TOKEN, dev_server_process, running
+from tests.support.server import ROOT_TOKEN, ServerProcess, dev_server_process, running
 from tests.unit.auth.kubernetes.k8s_auth_harness import REVIEWER_JWT, Cluster, api_server
 
 LOOPBACK_SWITCH = "STRONGROOM_KUBERNETES_AUTH_ALLOW_LOOPBACK"
@@ -34,12 +34,17 @@ def kubernetes_host(cluster: Cluster) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def k8s_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[hvac.Client]:
-    """A root client of a dev server allowed to reach a loopback Kubernetes API server."""
+def k8s_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A dev server allowed to reach a loopback Kubernetes API server."""
     server = dev_server_process(tmp_path_factory.mktemp("k8s-dev"))
     server.env[LOOPBACK_SWITCH] = "true"
     with running(server):
-        yield client(server.address, ROOT_TOKEN)
+        yield server
+
+
+@pytest.fixture(scope="module")
+def k8s_root(k8s_server: ServerProcess) -> hvac.Client:
+    return client(k8s_server.address, ROOT_TOKEN)
 
 
 @pytest.fixture
@@ -133,3 +138,17 @@ def test_without_the_operator_switch_a_loopback_api_server_is_not_reached(
     with pytest.raises(hvac.exceptions.InternalServerError, match="loopback"):
         client(root.url).auth.kubernetes.login("api", cluster.token(), mount_point=path)
     assert len(cluster.requests) == before
+
+
+def test_no_token_reaches_the_server_log_on_success_or_refusal(k8s_server: ServerProcess, k8s_root: hvac.Client,
+                                                               mount: str, cluster: Cluster) -> None:
+    k8s_root.auth.kubernetes.create_role("api", ["api"], ["payments"], mount_point=mount)
+    good, stale = cluster.token(alg="ES256"), cluster.token(cluster.claims(now=0))
+    client(k8s_root.url).auth.kubernetes.login("api", good, mount_point=mount)
+    for jwt in (stale, cluster.token(namespace="billing")):
+        with pytest.raises(hvac.exceptions.Forbidden) as refused:
+            client(k8s_root.url).auth.kubernetes.login("api", jwt, mount_point=mount)
+        assert jwt.split(".")[2] not in str(refused.value)
+    log = k8s_server.log_text()
+    for secret in (REVIEWER_JWT, good.split(".")[2], stale.split(".")[2], good.split(".")[1]):
+        assert secret not in log
