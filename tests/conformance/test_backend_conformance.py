@@ -6,12 +6,15 @@ import os
 import time
 from typing import ClassVar
 
+from cryptography.hazmat.primitives.serialization import Encoding
 from tests.unit.auth.kubernetes.k8s_auth_harness import Cluster
 
 from strongroom.auth.approle import AppRoleBackend
+from strongroom.auth.cert import CertAuthBackend
 from strongroom.auth.kubernetes import KubernetesBackend
 from strongroom.auth.userpass import UserpassBackend
 from strongroom.auth.userpass.hashing import Argon2Params, PasswordHashing
+from strongroom.cli.commands.tls_bootstrap import bootstrap
 from strongroom.core.tokens.backend import TokenBackend
 from strongroom.core.tokens.store import TokenStore
 from strongroom.engines.kv import KVBackend
@@ -144,3 +147,20 @@ class TestKubernetesAuthConformance(InmemConformance):
 
     def make_backend(self, ctx: BackendContext) -> LogicalBackend:
         return KubernetesBackend(ctx)
+
+
+_CERT_CA = bootstrap(["localhost"]).ca_cert.public_bytes(Encoding.PEM).decode()
+
+
+class TestCertAuthConformance(InmemConformance):
+    # login needs the TLS connection's certificate, which sample data cannot carry: tested in tests/unit/auth/cert.
+    sample_paths: ClassVar[Samples] = (
+        (U, "certs/web", {"certificate": _CERT_CA, "allowed_common_names": "web-*", "token_policies": "web"}),
+        (R, "certs/web", {}),
+        (L, "certs/", {}),
+        (D, "certs/web", {}),
+    )
+    unsupported = (D, "login")
+
+    def make_backend(self, ctx: BackendContext) -> LogicalBackend:
+        return CertAuthBackend(ctx)
