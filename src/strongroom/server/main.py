@@ -15,6 +15,7 @@ from strongroom.config.model import ServerConfig
 from strongroom.core.metrics.barrier_usage import DEFAULT_MAX_OPERATIONS
 from strongroom.server.logging_setup import setup_logging
 from strongroom.server.settings import ListenerSettings, NodeSettings
+from strongroom.server.tls import TLSConfigError, check_listeners
 
 log = logging.getLogger("strongroom.server")
 
@@ -76,6 +77,11 @@ def run_server(
     if config is not None:
         for warning in config.warnings:
             log.warning("%s", warning)
+    try:
+        check_listeners(settings.listeners)  # fail here, once, rather than in every worker
+    except TLSConfigError as exc:
+        log.error("%s", exc)
+        return 1
     if settings.worker_count() == 1:
         from strongroom.server.single import run_single
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from strongroom.server.settings import ListenerSettings
@@ -72,6 +73,13 @@ def build_server_context(listener: ListenerSettings) -> ssl.SSLContext:
     elif listener.tls_require_and_verify_client_cert:
         raise TLSConfigError("tls_client_ca_file is required with tls_require_and_verify_client_cert")
     return context
+
+
+def check_listeners(listeners: Iterable[ListenerSettings]) -> None:
+    """Build (and drop) every TLS listener's context: TLSConfigError names the first unusable file."""
+    for listener in listeners:
+        if not listener.tls_disable:
+            build_server_context(listener)
 
 
 @dataclass
