@@ -43,7 +43,7 @@ from strongroom.auth.kubernetes.config import CONFIG_FIELDS, CONFIG_KEY, KubeCon
 from strongroom.auth.kubernetes.globs import any_match
 from strongroom.auth.kubernetes.jws import TokenRejected, parse, verify_signature
 from strongroom.auth.kubernetes.local_account import LocalAccount
-from strongroom.auth.kubernetes.review import TokenReviewer
+from strongroom.auth.kubernetes.review import REVIEW_TIMEOUT, TokenReviewer
 from strongroom.auth.kubernetes.roles import ROLE_FIELDS, KubeRole, Roles, checked_role_name, role_changes
 from strongroom.errors import InvalidRequest, NotFound, PermissionDenied
 from strongroom.sdk.egress import EgressPolicy
@@ -65,17 +65,19 @@ class KubernetesBackend(FrameworkBackend):
 
     ``egress`` decides which addresses ``kubernetes_host`` may resolve to (the
     composition root chooses it from node settings, never from the API);
-    ``local_account`` is where the pod's own token and CA are mounted.
+    ``local_account`` is where the pod's own token and CA are mounted; ``review_timeout`` bounds
+    each call to the API server (seconds).
     """
 
     type_name = "kubernetes"
     kind = "auth"
 
     def __init__(self, ctx: BackendContext, *, egress: EgressPolicy | None = None,
-                 local_account: LocalAccount | None = None) -> None:
+                 local_account: LocalAccount | None = None, review_timeout: float = REVIEW_TIMEOUT) -> None:
         super().__init__(ctx)
         self.egress = egress or EgressPolicy()
         self.local_account = local_account or LocalAccount()
+        self.review_timeout = review_timeout
 
     def unauthenticated_paths(self) -> list[str]:
         return ["login"]
@@ -157,7 +159,7 @@ class KubernetesBackend(FrameworkBackend):
         use_local = not config.disable_local_ca_jwt
         bearer = config.token_reviewer_jwt or (self.local_account.token() if use_local else "") or jwt
         ca = config.kubernetes_ca_cert or (self.local_account.ca_cert() if use_local else "")
-        return TokenReviewer(config.kubernetes_host, ca, self.egress), bearer
+        return TokenReviewer(config.kubernetes_host, ca, self.egress, timeout=self.review_timeout), bearer
 
     async def _annotation_metadata(self, jwt: str, config: KubeConfig, account: ServiceAccount) -> dict[str, str]:
         """Alias metadata from the service account's ``vault.hashicorp.com/alias-metadata-KEY`` annotations.

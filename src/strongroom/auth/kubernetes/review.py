@@ -17,22 +17,24 @@ server does not authenticate is a :class:`TokenRejected` (403).
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import ssl
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 
 import httpx
 
 from strongroom.auth.kubernetes.jws import TokenRejected
 from strongroom.errors import InternalError, InvalidRequest
-from strongroom.sdk.egress import EgressPolicy, check_url
+from strongroom.sdk.egress import Destination, EgressPolicy, check_url
 
 log = logging.getLogger("strongroom.auth.kubernetes")
 
 REVIEW_PATH = "/apis/authentication.k8s.io/v1/tokenreviews"
-#: Seconds for the whole exchange with the API server; a login waits no longer than this.
+#: Seconds for the whole exchange with the API server (resolution excluded); a login waits no longer.
 REVIEW_TIMEOUT = 10.0
 #: An answer larger than this is not a TokenReview.
 MAX_ANSWER_BYTES = 1024 * 1024
@@ -93,6 +95,16 @@ class TokenReviewer:
             raise ReviewUnavailable(f"{what} refused: {refused.message}") from None
         parts = urlsplit(url)
         headers = {"Authorization": f"Bearer {bearer}", "Host": parts.netloc, "Accept": "application/json"}
+        where = f"{what} at {destination.host!r}"
+        try:
+            # httpx's timeout bounds each phase; this bounds the whole exchange (a slow drip included).
+            async with asyncio.timeout(self.timeout):
+                return await self._exchange(method, parts, destination, body=body, headers=headers, where=where)
+        except TimeoutError:
+            raise ReviewUnavailable(f"{where} timed out") from None
+
+    async def _exchange(self, method: str, parts: SplitResult, destination: Destination, *,
+                        body: dict[str, Any] | None, headers: dict[str, str], where: str) -> dict[str, Any]:
         verify: ssl.SSLContext | bool = self._tls() if parts.scheme == "https" else False
         async with httpx.AsyncClient(timeout=self.timeout, verify=verify, follow_redirects=False,
                                      trust_env=False, transport=self.transport) as client:
@@ -101,19 +113,31 @@ class TokenReviewer:
                 literal = f"[{address}]" if ":" in address else address
                 pinned = urlunsplit((parts.scheme, f"{literal}:{destination.port}", parts.path, "", ""))
                 try:
-                    reply = await client.request(method, pinned, json=body, headers=headers,
-                                                 extensions={"sni_hostname": destination.host})
+                    async with client.stream(method, pinned, json=body, headers=headers,
+                                             extensions={"sni_hostname": destination.host}) as reply:
+                        content = await _bounded_body(reply, where)
                 except httpx.ConnectError as exc:
                     tls_failed = tls_failed or _is_tls_failure(exc)
                     continue  # the host's next checked address
                 except httpx.HTTPError as exc:
-                    log.warning("%s at %s failed: %s", what, destination.host, type(exc).__name__)
-                    raise ReviewUnavailable(f"{what} at {destination.host!r} failed") from None
-                return _answer(reply, f"{what} at {destination.host!r}")
+                    log.warning("%s failed: %s", where, type(exc).__name__)
+                    raise ReviewUnavailable(f"{where} failed") from None
+                return _answer(reply.status_code, content, where)
         if tls_failed:
-            raise ReviewUnavailable(f"{what} at {destination.host!r}: the TLS handshake failed "
-                                    "(is kubernetes_ca_cert the cluster's CA?)")
-        raise ReviewUnavailable(f"{what} at {destination.host!r} is unreachable")
+            raise ReviewUnavailable(f"{where}: the TLS handshake failed (is kubernetes_ca_cert the cluster's CA?)")
+        raise ReviewUnavailable(f"{where} is unreachable")
+
+
+async def _bounded_body(reply: httpx.Response, where: str) -> bytes:
+    """The reply's body, read no further than :data:`MAX_ANSWER_BYTES`."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in reply.aiter_bytes():
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            raise ReviewUnavailable(f"{where} answered more than {MAX_ANSWER_BYTES} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _is_tls_failure(exc: BaseException) -> bool:
@@ -127,14 +151,14 @@ def _is_tls_failure(exc: BaseException) -> bool:
     return False
 
 
-def _answer(reply: httpx.Response, where: str) -> dict[str, Any]:
-    if reply.status_code in (401, 403):
+def _answer(status: int, content: bytes, where: str) -> dict[str, Any]:
+    if status in (401, 403):
         # The reviewer JWT (or the client's own token) may not make this call.
-        raise ReviewUnavailable(f"{where} refused the reviewer's credentials (HTTP {reply.status_code})")
-    if reply.status_code not in (200, 201) or len(reply.content) > MAX_ANSWER_BYTES:
-        raise ReviewUnavailable(f"{where} answered HTTP {reply.status_code}")
+        raise ReviewUnavailable(f"{where} refused the reviewer's credentials (HTTP {status})")
+    if status not in (200, 201):
+        raise ReviewUnavailable(f"{where} answered HTTP {status}")
     try:
-        answer = reply.json()
+        answer = json.loads(content)
     except ValueError:
         raise ReviewUnavailable(f"{where} answered something that is not JSON") from None
     if not isinstance(answer, dict):

@@ -91,6 +91,8 @@ class Cluster:
     reviewers: set[str] = field(default_factory=lambda: {REVIEWER_JWT})
     requests: list[dict[str, Any]] = field(default_factory=list)
     annotations: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+    #: How the API server misbehaves on TokenReview: "" (it doesn't), "huge", "slow", "not-json", "no-user", "500".
+    misbehaviour: str = ""
 
     def pem_keys(self) -> list[str]:
         return [public_pem(self.rsa_key), public_pem(self.ec_key)]
@@ -206,8 +208,31 @@ def _handler(cluster: Cluster) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length", "0"))
             body = json.loads(self.rfile.read(length))
             bearer = self.headers.get("Authorization", "").removeprefix("Bearer ")
+            if cluster.misbehaviour:
+                self._misbehave(cluster.misbehaviour)
+                return
             status, answer = cluster.review(body, bearer)
             self._send(status, answer)
+
+        def _misbehave(self, how: str) -> None:
+            if how == "500":
+                self._send(500, {"kind": "Status", "code": 500})
+            elif how == "no-user":
+                self._send(201, {"kind": "TokenReview", "status": {"authenticated": True}})
+            else:
+                self.send_response(201)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                if how == "huge":
+                    for _ in range(2048):
+                        self.wfile.write(b" " * 1024)
+                elif how == "slow":
+                    for _ in range(16):  # a byte every 50 ms: each read is quick, the whole answer is not
+                        self.wfile.write(b" ")
+                        self.wfile.flush()
+                        time.sleep(0.05)
+                else:
+                    self.wfile.write(b"<html>not json</html>")
 
         def _send(self, status: int, body: dict[str, Any]) -> None:
             raw = json.dumps(body).encode()
@@ -258,7 +283,7 @@ def api_server(cluster: Cluster, *, tls: bool = False) -> Iterator[tuple[str, st
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(cert_path, key_path)
         server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     scheme = "https" if tls else "http"
     try:
@@ -276,12 +301,13 @@ def api_server(cluster: Cluster, *, tls: bool = False) -> Iterator[tuple[str, st
 class Mount:
     """One Kubernetes auth mount on in-memory storage, allowed to reach loopback (the test's API server)."""
 
-    def __init__(self, *, allow_loopback: bool = True, local_dir: str = "/nonexistent-k8s-account") -> None:
+    def __init__(self, *, allow_loopback: bool = True, local_dir: str = "/nonexistent-k8s-account",
+                 review_timeout: float = 10.0) -> None:
         self.storage = InmemBackend()
         self.ctx = BackendContext(storage=self.storage, system=SystemView(), mount_point="auth/kubernetes/",
                                   mount_accessor="auth_kubernetes_0001")
         self.backend = KubernetesBackend(self.ctx, egress=EgressPolicy(allow_loopback=allow_loopback),
-                                         local_account=LocalAccount(Path(local_dir)))
+                                         local_account=LocalAccount(Path(local_dir)), review_timeout=review_timeout)
 
     def backend_request(self, op: Operation, path: str, data: dict[str, Any] | None = None, *,
                         remote_addr: str = "10.1.2.3") -> Request:

@@ -280,3 +280,26 @@ def test_a_genuine_signature_does_not_vouch_for_other_claims(cluster: Cluster) -
             await mount.login(".".join([*forged, genuine]))
 
     run(main())
+
+
+@pytest.mark.parametrize(("how", "message"), [
+    ("500", "answered HTTP 500"),
+    ("no-user", "has no user"),
+    ("not-json", "not JSON"),
+    ("huge", "answered more than 1048576 bytes"),
+    ("slow", "timed out"),
+])
+def test_misbehaving_api_server_is_a_clear_500_and_never_a_login(how: str, message: str) -> None:
+    cluster = Cluster(rsa_key=ATTACKER.rsa_key, ec_key=ATTACKER.ec_key, misbehaviour=how)
+
+    async def main() -> None:
+        with api_server(cluster) as (address, _):
+            mount = Mount(review_timeout=0.3)
+            await mount.call(U, "config", {"kubernetes_host": address, "token_reviewer_jwt": REVIEWER_JWT})
+            await mount.call(U, "role/api", {"bound_service_account_names": "api",
+                                             "bound_service_account_namespaces": "payments"})
+            with pytest.raises(StrongroomError, match=message) as refused:
+                await mount.login(cluster.token())
+            assert refused.value.status == 500
+
+    run(main())
