@@ -85,7 +85,7 @@ class KubernetesBackend(FrameworkBackend):
     def paths(self) -> list[Path]:
         return [
             Path("config", {R: self._read_config, U: self._write_config, C: self._write_config}, CONFIG_FIELDS,
-                 help="Configure the cluster this mount trusts."),
+                 existence=self._config_exists, help="Configure the cluster this mount trusts."),
             Path("role/?", {L: self._list_roles}, help="List roles."),
             Path(_ROLE, {R: self._read_role, U: self._write_role, C: self._write_role, D: self._delete_role},
                  ROLE_FIELDS, existence=self._role_exists, help="Bind service accounts to token settings."),
@@ -97,6 +97,10 @@ class KubernetesBackend(FrameworkBackend):
         return Roles(req.storage or self.ctx.storage)
 
     # -- config ----------------------------------------------------------------------------
+
+    async def _config_exists(self, req: Request, f: FieldData) -> bool:
+        # Vault's config path honours the create/update distinction in ACL policies.
+        return await load_config(req.storage or self.ctx.storage) is not None
 
     async def _read_config(self, req: Request, f: FieldData) -> Response | None:
         config = await load_config(req.storage or self.ctx.storage)

@@ -91,7 +91,8 @@ class Cluster:
     reviewers: set[str] = field(default_factory=lambda: {REVIEWER_JWT})
     requests: list[dict[str, Any]] = field(default_factory=list)
     annotations: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
-    #: How the API server misbehaves on TokenReview: "" (it doesn't), "huge", "slow", "not-json", "no-user", "500".
+    #: How the API server misbehaves on TokenReview: "" (it doesn't), "huge", "slow", "not-json", "no-user",
+    #: "500", or answers about someone else: "other-uid", "other-user", "no-audiences".
     misbehaviour: str = ""
 
     def pem_keys(self) -> list[str]:
@@ -181,6 +182,12 @@ class Cluster:
                      "groups": ["system:serviceaccounts", f"system:serviceaccounts:{ns}", "system:authenticated"]},
             "audiences": granted,
         }
+        if self.misbehaviour == "other-uid":
+            answer["status"]["user"]["uid"] = "uid-of-someone-else"
+        elif self.misbehaviour == "other-user":
+            answer["status"]["user"]["username"] = f"system:serviceaccount:{ns}:someone-else"
+        elif self.misbehaviour == "no-audiences":
+            answer["status"]["audiences"] = []
         return 201, answer
 
 
@@ -208,7 +215,7 @@ def _handler(cluster: Cluster) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length", "0"))
             body = json.loads(self.rfile.read(length))
             bearer = self.headers.get("Authorization", "").removeprefix("Bearer ")
-            if cluster.misbehaviour:
+            if cluster.misbehaviour in {"500", "no-user", "not-json", "huge", "slow"}:
                 self._misbehave(cluster.misbehaviour)
                 return
             status, answer = cluster.review(body, bearer)

@@ -206,3 +206,17 @@ def test_login_is_the_only_path_reachable_without_a_token() -> None:
     assert Mount().backend.unauthenticated_paths() == ["login"]
     assert Mount().backend.login_principal(Mount().backend_request(Operation.UPDATE, "login", {
         "role": "api", "jwt": "x.y.z"})) is None
+
+
+def test_config_and_role_writes_distinguish_create_from_update() -> None:
+    async def main() -> None:
+        mount = Mount()
+        role = {"bound_service_account_names": "a", "bound_service_account_namespaces": "x"}
+        assert await mount.backend.existence(mount.backend_request(U, "config")) is False
+        assert await mount.backend.existence(mount.backend_request(U, "role/api")) is False
+        await mount.call(U, "config", {"kubernetes_host": "https://10.96.0.1"})
+        await mount.call(U, "role/api", role)
+        assert await mount.backend.existence(mount.backend_request(U, "config")) is True
+        assert await mount.backend.existence(mount.backend_request(U, "role/api")) is True
+
+    run(main())

@@ -303,3 +303,24 @@ def test_misbehaving_api_server_is_a_clear_500_and_never_a_login(how: str, messa
             assert refused.value.status == 500
 
     run(main())
+
+
+@pytest.mark.parametrize(("how", "message"), [
+    ("other-uid", "different service account than the JWT names"),
+    ("other-user", "different service account than the JWT names"),
+    ("no-audiences", "did not confirm the role's audience"),
+])
+def test_token_review_answer_about_someone_else_is_refused_with_403(how: str, message: str) -> None:
+    cluster = Cluster(rsa_key=ATTACKER.rsa_key, ec_key=ATTACKER.ec_key, misbehaviour=how)
+
+    async def main() -> None:
+        with api_server(cluster) as (address, _):
+            mount = Mount()
+            await mount.call(U, "config", {"kubernetes_host": address, "token_reviewer_jwt": REVIEWER_JWT})
+            await mount.call(U, "role/api", {"bound_service_account_names": "api", "audience": "vault",
+                                             "bound_service_account_namespaces": "payments"})
+            with pytest.raises(StrongroomError, match=message) as refused:
+                await mount.login(cluster.token(audience="vault"))
+            assert refused.value.status == 403
+
+    run(main())
