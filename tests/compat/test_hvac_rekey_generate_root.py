@@ -142,8 +142,9 @@ def test_rekey_status_start_validation_and_cancel_need_the_nonce(node: Node) -> 
         anonymous.sys.start_rekey(secret_shares=2, secret_threshold=3)
     with pytest.raises(hvac.exceptions.InvalidRequest, match="pgp_keys is not supported"):
         anonymous.sys.start_rekey(secret_shares=1, secret_threshold=1, pgp_keys=["a2V5"])
-    with pytest.raises(hvac.exceptions.InvalidRequest, match="require_verification is not supported"):
-        anonymous.sys.start_rekey(require_verification=True)
+    with pytest.raises(hvac.exceptions.InvalidRequest, match="backup is not supported"):
+        # hvac sends `backup` only together with PGP keys, so send it directly.
+        anonymous.adapter.put("/v1/sys/rekey/init", json={"secret_shares": 1, "secret_threshold": 1, "backup": True})
     started = anonymous.sys.start_rekey(secret_shares=3, secret_threshold=2)
     assert (started["started"], started["n"], started["t"], started["required"]) == (True, 3, 2, 3)
     with pytest.raises(hvac.exceptions.InvalidRequest, match="rekey already in progress"):
@@ -216,3 +217,29 @@ def test_no_share_otp_or_token_reaches_the_server_log(tmp_path: Path) -> None:
         secrets = [*node.keys, *new_keys, started["otp"], token, done["encoded_token"]]
         secrets += [base64.b64decode(key).hex() for key in new_keys]
         assert [secret for secret in secrets if secret in log] == []
+
+
+def test_rekey_with_verification_commits_only_after_the_new_keys_come_back(tmp_path: Path) -> None:
+    for node in start_node(tmp_path, 3, 2):
+        first, second = node.workers
+        started = node.on(first).sys.start_rekey(secret_shares=3, secret_threshold=2, require_verification=True)
+        assert started["verification_required"] is True
+        handed_out = node.on(second).sys.rekey_multi(node.keys[:2], nonce=started["nonce"])
+        assert (handed_out["complete"], handed_out["verification_required"]) == (True, True)
+        new_keys, verify_nonce = handed_out["keys"], handed_out["verification_nonce"]
+
+        progress = node.on(first).sys.read_rekey_verify_progress()
+        assert (progress["nonce"], progress["progress"], progress["t"], progress["n"]) == (verify_nonce, 0, 2, 3)
+        with pytest.raises(hvac.exceptions.InvalidRequest, match="missing nonce"):
+            node.on(first).sys.cancel_rekey_verify()  # hvac sends no nonce: a blind restart is refused
+        assert node.on(second).sys.rekey_verify(new_keys[2], verify_nonce)["progress"] == 1
+        done = node.on(first).sys.rekey_verify(new_keys[0], verify_nonce)
+        assert done["complete"] is True
+
+        node.server.kill9()
+        node.server.start()
+        anonymous = client(node.server.address)
+        with pytest.raises(hvac.exceptions.InvalidRequest, match="unable to unseal"):
+            anonymous.sys.submit_unseal_keys(node.keys[:2])
+        anonymous.sys.submit_unseal_key(reset=True)
+        assert anonymous.sys.submit_unseal_keys(new_keys[1:])["sealed"] is False

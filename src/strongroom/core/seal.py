@@ -102,13 +102,24 @@ class SealManager(abc.ABC):
     async def rekey_status(self) -> dict[str, Any]: ...
 
     @abc.abstractmethod
-    async def rekey_start(self, secret_shares: int, secret_threshold: int) -> dict[str, Any]: ...
+    async def rekey_start(
+        self, secret_shares: int, secret_threshold: int, require_verification: bool = False
+    ) -> dict[str, Any]: ...
 
     @abc.abstractmethod
     async def rekey_update(self, key: str | None, nonce: str | None) -> dict[str, Any]: ...
 
     @abc.abstractmethod
     async def rekey_cancel(self, nonce: str | None) -> None: ...
+
+    @abc.abstractmethod
+    async def rekey_verify_status(self) -> dict[str, Any]: ...
+
+    @abc.abstractmethod
+    async def rekey_verify_update(self, key: str | None, nonce: str | None) -> dict[str, Any]: ...
+
+    @abc.abstractmethod
+    async def rekey_verify_cancel(self, nonce: str | None) -> dict[str, Any]: ...
 
 
 def decode_share(text: str) -> bytes:
@@ -310,11 +321,22 @@ class LocalSealManager(SealManager):
     async def rekey_status(self) -> dict[str, Any]:
         return await self.ceremonies.rekey_status()
 
-    async def rekey_start(self, secret_shares: int, secret_threshold: int) -> dict[str, Any]:
-        return await self.ceremonies.rekey_start(secret_shares, secret_threshold)
+    async def rekey_start(
+        self, secret_shares: int, secret_threshold: int, require_verification: bool = False
+    ) -> dict[str, Any]:
+        return await self.ceremonies.rekey_start(secret_shares, secret_threshold, require_verification)
 
     async def rekey_update(self, key: str | None, nonce: str | None) -> dict[str, Any]:
         return await self.ceremonies.rekey_update(key, nonce)
 
     async def rekey_cancel(self, nonce: str | None) -> None:
         await self.ceremonies.rekey_cancel(nonce)
+
+    async def rekey_verify_status(self) -> dict[str, Any]:
+        return await self.ceremonies.rekey_verify_status()
+
+    async def rekey_verify_update(self, key: str | None, nonce: str | None) -> dict[str, Any]:
+        return await self.ceremonies.rekey_verify_update(key, nonce)
+
+    async def rekey_verify_cancel(self, nonce: str | None) -> dict[str, Any]:
+        return await self.ceremonies.rekey_verify_cancel(nonce)

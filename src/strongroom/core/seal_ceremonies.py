@@ -19,12 +19,14 @@ the old shares or the new ones. The root key and the keyring are untouched.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from strongroom.core.generate_root import RootGeneration
-from strongroom.core.rekey import Rekey
+from strongroom.core.key_ceremony import ShareCollector, new_nonce
+from strongroom.core.rekey import PendingRekey, Rekey
 from strongroom.crypto import rootkey, shamir
 from strongroom.crypto.barrier import Barrier
 from strongroom.errors import DecryptionFailed, InvalidRequest, Sealed
@@ -122,11 +124,13 @@ class KeyCeremonies:
         config = await self._unsealed_config()
         return self.rekey.status(config.secret_threshold)
 
-    async def rekey_start(self, secret_shares: int, secret_threshold: int) -> dict[str, Any]:
+    async def rekey_start(
+        self, secret_shares: int, secret_threshold: int, require_verification: bool = False
+    ) -> dict[str, Any]:
         config = await self._unsealed_config()
         if config.type != SHAMIR_SEAL_TYPE:
             raise InvalidRequest("sys/rekey rekeys Shamir unseal keys; this node uses an auto-unseal seal")
-        answer = self.rekey.start(secret_shares, secret_threshold, config.secret_threshold)
+        answer = self.rekey.start(secret_shares, secret_threshold, config.secret_threshold, require_verification)
         log.info("rekey started: %d shares, threshold %d", secret_shares, secret_threshold)
         return answer
 
@@ -142,9 +146,44 @@ class KeyCeremonies:
             if taken is None:
                 return self.rekey.status(config.secret_threshold)
             secret_shares, secret_threshold, shares = taken
-            keys = await self._rewrap(shares, config, secret_shares, secret_threshold)
-            log.warning("rekey complete: the old unseal keys no longer work")
+            root_key, version = await self._recover_root_key(shares, config)
+            new_unseal_key = rootkey.generate_unseal_key(self._random)
+            if secret_shares == 1:
+                keys = [new_unseal_key]
+            else:
+                keys = shamir.split(new_unseal_key, secret_shares, secret_threshold, self._random)
+            if self.rekey.needs_verification:
+                pending = PendingRekey(root_key, new_unseal_key, version, ShareCollector(new_nonce(self._random)))
+                log.info("rekey awaiting verification of the new keys; the old keys still work")
+                return self.rekey.complete(keys, pending)
+            await self._commit(root_key, version, new_unseal_key, secret_shares, secret_threshold)
             return self.rekey.complete(keys)
+
+    async def rekey_verify_status(self) -> dict[str, Any]:
+        await self._unsealed_config()
+        return self.rekey.verify_status()
+
+    async def rekey_verify_cancel(self, nonce: str | None) -> dict[str, Any]:
+        await self._unsealed_config()
+        return self.rekey.verify_restart(nonce)
+
+    async def rekey_verify_update(self, key: str | None, nonce: str | None) -> dict[str, Any]:
+        async with self._lock:
+            await self._unsealed_config()
+            share = self._share(key)
+            taken = self.rekey.verify_add_share(share, nonce)
+            if taken is None:
+                return self.rekey.verify_status()
+            pending, shares = taken
+            status = self.rekey.verify_status()
+            try:
+                combined = shares[0] if status["n"] == 1 else shamir.combine(shares)
+            except (InvalidRequest, ValueError):
+                combined = b""
+            if not hmac.compare_digest(combined, pending.new_unseal_key):
+                raise InvalidRequest("the keys given do not reconstruct the new unseal key")
+            await self._commit(pending.root_key, pending.wrap_version, pending.new_unseal_key, status["n"], status["t"])
+            return self.rekey.verified()
 
     # -- crypto ----------------------------------------------------------------------------------
 
@@ -165,11 +204,9 @@ class KeyCeremonies:
         except (DecryptionFailed, InvalidRequest, ValueError):
             raise refused from None
 
-    async def _rewrap(
-        self, shares: list[bytes], config: SealConfig, secret_shares: int, secret_threshold: int
-    ) -> list[bytes]:
-        root_key, version = await self._recover_root_key(shares, config)
-        new_unseal_key = rootkey.generate_unseal_key(self._random)
+    async def _commit(
+        self, root_key: bytes, version: bytes, new_unseal_key: bytes, secret_shares: int, secret_threshold: int
+    ) -> None:
         new_config = SealConfig(
             type=SHAMIR_SEAL_TYPE, secret_shares=secret_shares, secret_threshold=secret_threshold
         )
@@ -183,6 +220,4 @@ class KeyCeremonies:
             [Precondition(ROOT_KEY_KEY, version)],
         )
         self._config_changed(new_config)
-        if secret_shares == 1:
-            return [new_unseal_key]
-        return shamir.split(new_unseal_key, secret_shares, secret_threshold, self._random)
+        log.warning("rekey complete: the old unseal keys no longer work")

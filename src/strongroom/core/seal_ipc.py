@@ -21,6 +21,9 @@ CEREMONY_OPS = frozenset(
         "rekey_start",
         "rekey_update",
         "rekey_cancel",
+        "rekey_verify_status",
+        "rekey_verify_update",
+        "rekey_verify_cancel",
     }
 )
 
@@ -44,10 +47,18 @@ async def ceremony_call(seal: SealManager, op: str, args: dict[str, Any]) -> Any
     if op == "rekey_status":
         return await seal.rekey_status()
     if op == "rekey_start":
-        return await seal.rekey_start(int(args["secret_shares"]), int(args["secret_threshold"]))
+        return await seal.rekey_start(
+            int(args["secret_shares"]), int(args["secret_threshold"]), args.get("require_verification") is True
+        )
     if op == "rekey_update":
         return await seal.rekey_update(_text(args, "key"), _text(args, "nonce"))
     if op == "rekey_cancel":
         await seal.rekey_cancel(_text(args, "nonce"))
         return True
+    if op == "rekey_verify_status":
+        return await seal.rekey_verify_status()
+    if op == "rekey_verify_update":
+        return await seal.rekey_verify_update(_text(args, "key"), _text(args, "nonce"))
+    if op == "rekey_verify_cancel":
+        return await seal.rekey_verify_cancel(_text(args, "nonce"))
     raise ValueError(f"not a key-ceremony operation: {op}")

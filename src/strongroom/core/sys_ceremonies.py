@@ -7,7 +7,9 @@ multi-process mode progress lives in the supervisor whichever worker a call
 reaches.
 
 Cancelling (DELETE) needs the attempt's ``nonce`` in the JSON body or the
-query string: an unauthenticated caller cannot end an attempt blindly.
+query string: an unauthenticated caller cannot end an attempt blindly. The
+same holds for restarting a rekey verification (``DELETE sys/rekey/verify``),
+which needs the verification nonce.
 """
 
 from __future__ import annotations
@@ -64,7 +66,11 @@ async def handle(seal: SealManager, op: Operation, path: str, data: dict[str, An
     if path == "sys/rekey/update":
         return await seal.rekey_update(_text(data, "key"), _text(data, "nonce"))
     if path == "sys/rekey/verify":
-        raise InvalidRequest("rekey verification is not supported: start rekeys without require_verification")
+        if op is Operation.READ:
+            return await seal.rekey_verify_status()
+        if op is Operation.DELETE:
+            return await seal.rekey_verify_cancel(_text(data, "nonce"))
+        return await seal.rekey_verify_update(_text(data, "key"), _text(data, "nonce"))
     raise UnsupportedOperation()
 
 
@@ -73,12 +79,11 @@ async def _rekey_start(seal: SealManager, data: dict[str, Any]) -> Answer:
         raise InvalidRequest("pgp_keys is not supported: rekey returns the new shares in plain text")
     if coerce(T.BOOL, data.get("backup", False), "backup"):
         raise InvalidRequest("backup is not supported (it only applies to PGP-encrypted shares)")
-    if coerce(T.BOOL, data.get("require_verification", False), "require_verification"):
-        raise InvalidRequest("require_verification is not supported")
     if coerce(T.INT, data.get("stored_shares", 0), "stored_shares"):
         raise InvalidRequest("stored keys are not supported by the shamir seal")
     if "secret_shares" not in data or "secret_threshold" not in data:
         raise InvalidRequest("secret_shares and secret_threshold are required")
     shares = coerce(T.INT, data["secret_shares"], "secret_shares")
     threshold = coerce(T.INT, data["secret_threshold"], "secret_threshold")
-    return await seal.rekey_start(shares, threshold)
+    verify = coerce(T.BOOL, data.get("require_verification", False), "require_verification")
+    return await seal.rekey_start(shares, threshold, verify)

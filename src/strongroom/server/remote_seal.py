@@ -52,10 +52,15 @@ class RemoteSealManager(SealManager):
         result: dict[str, Any] = await self._channel.call("rekey_status")
         return result
 
-    async def rekey_start(self, secret_shares: int, secret_threshold: int) -> dict[str, Any]:
-        result: dict[str, Any] = await self._channel.call(
-            "rekey_start", {"secret_shares": secret_shares, "secret_threshold": secret_threshold}
-        )
+    async def rekey_start(
+        self, secret_shares: int, secret_threshold: int, require_verification: bool = False
+    ) -> dict[str, Any]:
+        args = {
+            "secret_shares": secret_shares,
+            "secret_threshold": secret_threshold,
+            "require_verification": require_verification,
+        }
+        result: dict[str, Any] = await self._channel.call("rekey_start", args)
         return result
 
     async def rekey_update(self, key: str | None, nonce: str | None) -> dict[str, Any]:
@@ -64,3 +69,15 @@ class RemoteSealManager(SealManager):
 
     async def rekey_cancel(self, nonce: str | None) -> None:
         await self._channel.call("rekey_cancel", {"nonce": nonce})
+
+    async def rekey_verify_status(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self._channel.call("rekey_verify_status")
+        return result
+
+    async def rekey_verify_update(self, key: str | None, nonce: str | None) -> dict[str, Any]:
+        result: dict[str, Any] = await self._channel.call("rekey_verify_update", {"key": key, "nonce": nonce})
+        return result
+
+    async def rekey_verify_cancel(self, nonce: str | None) -> dict[str, Any]:
+        result: dict[str, Any] = await self._channel.call("rekey_verify_cancel", {"nonce": nonce})
+        return result

@@ -209,3 +209,71 @@ def test_rekey_needs_an_unsealed_node_and_sealing_forgets_progress() -> None:
         assert (await node.seal.rekey_status())["started"] is False
 
     run(scenario())
+
+
+def test_with_verification_the_new_keys_take_effect_only_once_a_threshold_comes_back() -> None:
+    async def scenario() -> None:
+        node, old_keys = await initialised_node(3, 2)
+        started = await node.seal.rekey_start(4, 3, require_verification=True)
+        assert started["verification_required"] is True
+        await node.seal.rekey_update(old_keys[0], started["nonce"])
+        handed_out = await node.seal.rekey_update(old_keys[1], started["nonce"])
+        assert (handed_out["complete"], handed_out["verification_required"]) == (True, True)
+        new_keys, verify_nonce = handed_out["keys"], handed_out["verification_nonce"]
+        assert verify_nonce != started["nonce"]
+        # Not committed yet: the old shares still unseal, the new ones do not.
+        assert await unseals_with(node, old_keys[:2]) is True
+        assert (await node.seal.status())["t"] == 2
+        assert (await node.seal.rekey_status())["verification_nonce"] == verify_nonce
+        with pytest.raises(InvalidRequest, match="awaiting verification"):
+            await node.seal.rekey_update(old_keys[2], started["nonce"])
+
+        with pytest.raises(InvalidRequest, match="incorrect nonce"):
+            await node.seal.rekey_verify_update(new_keys[0], started["nonce"])
+        progress = await node.seal.rekey_verify_update(new_keys[0], verify_nonce)
+        assert (progress["progress"], progress["t"], progress["n"]) == (1, 3, 4)
+        await node.seal.rekey_verify_update(new_keys[3], verify_nonce)
+        done = await node.seal.rekey_verify_update(new_keys[1], verify_nonce)
+        assert done == {"nonce": verify_nonce, "complete": True}
+        assert await unseals_with(node, old_keys[:2]) is False
+        assert await unseals_with(node, new_keys[1:4]) is True
+        assert (await node.seal.rekey_status())["started"] is False
+
+    run(scenario())
+
+
+def test_verification_with_wrong_keys_commits_nothing_and_can_restart_with_its_nonce() -> None:
+    async def scenario() -> None:
+        node, old_keys = await initialised_node(3, 2)
+        nonce = (await node.seal.rekey_start(3, 2, require_verification=True))["nonce"]
+        await node.seal.rekey_update(old_keys[0], nonce)
+        handed_out = await node.seal.rekey_update(old_keys[1], nonce)
+        new_keys, verify_nonce = handed_out["keys"], handed_out["verification_nonce"]
+        await node.seal.rekey_verify_update(old_keys[0], verify_nonce)
+        with pytest.raises(InvalidRequest, match="do not reconstruct the new unseal key"):
+            await node.seal.rekey_verify_update(old_keys[1], verify_nonce)
+        assert await unseals_with(node, old_keys[1:]) is True
+
+        await node.seal.rekey_verify_update(new_keys[0], verify_nonce)
+        with pytest.raises(InvalidRequest, match="missing nonce"):
+            await node.seal.rekey_verify_cancel(None)
+        restarted = await node.seal.rekey_verify_cancel(verify_nonce)
+        assert restarted["progress"] == 0
+        assert restarted["nonce"] != verify_nonce
+        await node.seal.rekey_verify_update(new_keys[2], restarted["nonce"])
+        assert (await node.seal.rekey_verify_update(new_keys[0], restarted["nonce"]))["complete"] is True
+        assert await unseals_with(node, new_keys[:2]) is True
+
+    run(scenario())
+
+
+def test_verify_without_a_pending_rekey_is_refused() -> None:
+    async def scenario() -> None:
+        node, keys = await initialised_node(3, 2)
+        with pytest.raises(InvalidRequest, match="no rekey verification in progress"):
+            await node.seal.rekey_verify_status()
+        await node.seal.rekey_start(3, 2)
+        with pytest.raises(InvalidRequest, match="no rekey verification in progress"):
+            await node.seal.rekey_verify_update(keys[0], "x")
+
+    run(scenario())

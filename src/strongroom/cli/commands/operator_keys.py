@@ -24,6 +24,7 @@ from strongroom.errors import InvalidRequest
 
 GENERATE_ROOT = "sys/generate-root/attempt"
 REKEY = "sys/rekey/init"
+REKEY_VERIFY = "sys/rekey/verify"
 
 
 def generate_root_rows(status: Mapping[str, Any]) -> list[tuple[str, Any]]:
@@ -59,9 +60,18 @@ def rekey_done_text(answer: Mapping[str, Any]) -> str:
         "",
         f"Operation nonce: {answer.get('nonce')}",
         "",
-        f"Strongroom rekeyed with {len(keys)} key shares. The old unseal keys no longer work.",
-        "Store each new share with a different person, and keep them apart.",
     ]
+    if answer.get("verification_required"):
+        lines += [
+            f"Strongroom generated {len(keys)} new key shares, NOT yet in use: the old keys still work.",
+            "Give each share to its holder; once enough of them have submitted theirs with",
+            f"'operator rekey -verify -nonce={answer.get('verification_nonce')}', the new keys replace the old.",
+        ]
+    else:
+        lines += [
+            f"Strongroom rekeyed with {len(keys)} key shares. The old unseal keys no longer work.",
+            "Store each new share with a different person, and keep them apart.",
+        ]
     return "\n".join(lines)
 
 
@@ -162,6 +172,8 @@ def register(operator: click.Group) -> None:
                   help="Number of new key shares.")
     @click.option("--key-threshold", type=click.IntRange(1, 255), default=3, show_default=True,
                   help="New shares needed to unseal.")
+    @click.option("--verify", is_flag=True, help="With -init: require verification of the new keys. "
+                  "Otherwise: act on the verification (submit a new key, -status, -cancel).")
     def rekey(
         session: Session,
         *,
@@ -172,14 +184,21 @@ def register(operator: click.Group) -> None:
         nonce: str,
         key_shares: int,
         key_threshold: int,
+        verify: bool,
     ) -> int:
+        if verify and not start:
+            return _rekey_verify(session, key=key, cancel=cancel, status_only=status_only, nonce=nonce)
         if cancel:
             _cancel(session, REKEY, nonce, "rekey")
             return 0
         if status_only or start:
             with doing("getting rekey status" if status_only else "initializing rekey"):
                 if start:
-                    body = {"secret_shares": key_shares, "secret_threshold": key_threshold}
+                    body = {
+                        "secret_shares": key_shares,
+                        "secret_threshold": key_threshold,
+                        "require_verification": verify,
+                    }
                     status = session.write(REKEY, body, authenticated=False).body or {}
                 else:
                     status = session.read(REKEY, authenticated=False).body or {}
@@ -193,3 +212,37 @@ def register(operator: click.Group) -> None:
             return 0
         session.show(answer, lambda: rekey_done_text(answer))
         return 0
+
+
+def verify_rows(status: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    return [
+        ("Verification Nonce", status.get("nonce")),
+        ("Verification Progress", f"{status.get('progress', 0)}/{status.get('t', 0)}"),
+        ("New Shares", status.get("n")),
+        ("New Threshold", status.get("t")),
+    ]
+
+
+def _rekey_verify(session: Session, *, key: str | None, cancel: bool, status_only: bool, nonce: str) -> int:
+    """``operator rekey -verify ...``: the verification step of a rekey started with ``-init -verify``."""
+    if cancel:
+        if not nonce:
+            raise LocalError("-cancel needs -nonce: the verification nonce, shown by -verify -status")
+        with doing("restarting rekey verification"):
+            status = session.delete(REKEY_VERIFY, json_body={"nonce": nonce}, authenticated=False).body or {}
+        session.show(status, lambda: "Verification progress discarded.\n\n" + output.aligned(verify_rows(status)))
+        return 0
+    if status_only:
+        with doing("getting rekey verification status"):
+            status = session.read(REKEY_VERIFY, authenticated=False).body or {}
+        session.show(status, lambda: output.aligned(verify_rows(status)))
+        return 0
+    share, nonce = _key_and_nonce(session, REKEY_VERIFY, key, nonce, "rekey verification")
+    with doing("providing new unseal key"):
+        answer = session.write(REKEY_VERIFY, {"key": share, "nonce": nonce}, authenticated=False).body or {}
+    if answer.get("complete"):
+        done = "Success! Rekey verified: the new unseal keys are in use, the old ones no longer work."
+        session.show(answer, lambda: done)
+    else:
+        session.show(answer, lambda: output.aligned(verify_rows(answer)))
+    return 0
