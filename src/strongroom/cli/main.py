@@ -26,6 +26,7 @@ from strongroom.cli.commands import (
     server,
     status,
     tls_bootstrap,
+    tls_renew,
     token,
 )
 from strongroom.cli.errors import LOCAL_ERROR, CliError
@@ -77,7 +78,7 @@ def cli() -> None:
 for module in (status, operator, login, token, policy, secrets, kv, generic, server):
     module.register(cli)
 audit_search.register(audit.register(cli))
-tls_bootstrap.register(cli)
+tls_renew.register(tls_bootstrap.register(cli))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

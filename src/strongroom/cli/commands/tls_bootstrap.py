@@ -211,8 +211,8 @@ def instructions(directory: Path) -> str:
     ])
 
 
-def register(cli: click.Group) -> None:
-    """Adds ``tls bootstrap`` under the existing ``operator`` group."""
+def register(cli: click.Group) -> click.Group:
+    """Adds ``tls bootstrap`` under the existing ``operator`` group; returns the ``tls`` group."""
     operator = cli.commands["operator"]
     assert isinstance(operator, click.Group)
 
@@ -235,3 +235,5 @@ def register(cli: click.Group) -> None:
         bundle = bootstrap(names or DEFAULT_NAMES, key_type, days)
         write_bundle(bundle, directory, force=force)
         click.echo(instructions(directory))
+
+    return tls
