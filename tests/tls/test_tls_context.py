@@ -113,3 +113,17 @@ def test_server_with_unusable_tls_files_exits_with_the_reason(tmp_path: Path) ->
     assert done.returncode == 1
     assert b"cannot load the TLS certificate" in done.stderr + done.stdout
     assert b"Traceback" not in done.stderr + done.stdout
+
+
+def test_reload_if_changed_acts_only_on_replaced_files(tmp_path: Path) -> None:
+    server_files(tmp_path)
+    live = ListenerTLS.create(_listener(tmp_path))
+    assert live.reload_if_changed() is None
+    fresh = tmp_path / "fresh"
+    write_bundle(bootstrap(["localhost"]), fresh)
+    shutil.copyfile(fresh / "server-key.pem", tmp_path / "server-key.pem")
+    assert live.reload_if_changed() is False  # key replaced, certificate not yet: refused, old pair kept
+    shutil.copyfile(fresh / "server.pem", tmp_path / "server.pem")
+    assert live.reload_if_changed() is True
+    assert live.reload_if_changed() is None
+    assert _served_certificate(live.context, fresh / "ca.pem")

@@ -1,4 +1,4 @@
-"""Certificate reload on SIGHUP, without a restart, on a real two-worker node."""
+"""Certificate reload on SIGHUP and on replaced files, without a restart, on a real two-worker node."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 from tests.tls.tls_harness import client_context, handshake, port_of, running, server_files, tls_server_process
 
 from strongroom.cli.commands.tls_bootstrap import bootstrap, write_bundle
+from strongroom.server.tls import WATCH_INTERVAL
 
 CONNECTIONS = 12  # enough that both workers' listeners are hit (the kernel spreads connections)
 
@@ -70,3 +71,19 @@ def test_sighup_installs_new_certificate_without_restart(tmp_path: Path) -> None
         assert server.log_text().count("TLS reload refused") == 2  # once per worker
         assert _served(port, context) == {new_der}
         assert "PRIVATE KEY" not in server.log_text()
+
+
+def test_replaced_files_are_picked_up_without_a_signal(tmp_path: Path) -> None:
+    first_ca = server_files(tmp_path)
+    fresh = tmp_path / "fresh"
+    write_bundle(bootstrap(["localhost", "127.0.0.1"]), fresh)
+    context = client_context(first_ca)
+    context.load_verify_locations(str(fresh / "ca.pem"))
+    new_der = ssl.PEM_cert_to_DER_cert((fresh / "server.pem").read_text().split("-----END CERTIFICATE-----")[0]
+                                       + "-----END CERTIFICATE-----\n")
+    with running(tls_server_process(tmp_path, workers=2), context) as server:
+        port = port_of(server)
+        assert new_der not in _served(port, context)
+        _replace(tmp_path / "server-key.pem", fresh / "server-key.pem")
+        _replace(tmp_path / "server.pem", fresh / "server.pem")
+        assert _wait_for(port, context, new_der, seconds=3 * WATCH_INTERVAL) == {new_der}

@@ -80,7 +80,11 @@ def run_server(
     try:
         check_listeners(settings.listeners)  # fail here, once, rather than in every worker
     except TLSConfigError as exc:
-        log.error("%s", exc)
+        problem = str(exc)
+    else:
+        problem = ""
+    if problem:
+        log.error("%s", problem)
         return 1
     if settings.worker_count() == 1:
         from strongroom.server.single import run_single

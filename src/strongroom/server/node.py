@@ -29,7 +29,7 @@ from strongroom.server.http_protocol import VaultHttpProtocol
 from strongroom.server.metrics_setup import install_metrics
 from strongroom.server.registry import builtin_registry
 from strongroom.server.settings import ListenerSettings, NodeSettings
-from strongroom.server.tls import ListenerTLS, reload_all
+from strongroom.server.tls import ListenerTLS, reload_all, watch_files
 
 log = logging.getLogger("strongroom.server")
 
@@ -162,9 +162,12 @@ async def serve(core: Core, settings: NodeSettings, sockets: list[socket.socket]
         reload_all(list(tls.values()))
 
     loop.add_signal_handler(signal.SIGHUP, hangup)
+    watcher = asyncio.create_task(watch_files(list(tls.values()))) if tls else None
     try:
         await asyncio.gather(*(srv.serve(sockets=[sock]) for srv, sock in zip(servers, sockets, strict=True)))
     finally:
+        if watcher is not None:
+            watcher.cancel()
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
         await close_audit(core)

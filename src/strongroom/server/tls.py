@@ -12,7 +12,8 @@ Contract:
   ends the handshake). ``tls_require_and_verify_client_cert`` makes the certificate mandatory.
   Python's ``ssl`` module cannot ask for a certificate without verifying it, so the ``cert``
   auth method needs the listener's ``tls_client_ca_file`` to list the CAs it trusts too.
-* Reload: :meth:`ListenerTLS.reload` reads the certificate and key files again and installs them
+* Reload (on SIGHUP, and when :func:`watch_files` sees the files replaced):
+  :meth:`ListenerTLS.reload` reads the certificate and key files again and installs them
   on the *same* context, so connections accepted afterwards present the new certificate while
   open ones keep theirs. A pair that does not load (missing file, key not matching) is refused
   before anything changes: the listener keeps serving the previous certificate.
@@ -20,7 +21,9 @@ Contract:
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -31,6 +34,9 @@ log = logging.getLogger("strongroom.server.tls")
 
 #: ECDHE key exchange with AEAD ciphers only (TLS 1.2); OpenSSL's TLS 1.3 suites are added implicitly.
 TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!eNULL"
+
+#: How often the certificate files are checked for replacement (seconds).
+WATCH_INTERVAL = 5.0
 
 _MIN_VERSIONS = {"tls12": ssl.TLSVersion.TLSv1_2, "tls13": ssl.TLSVersion.TLSv1_3}
 
@@ -82,16 +88,40 @@ def check_listeners(listeners: Iterable[ListenerSettings]) -> None:
             build_server_context(listener)
 
 
+def _files_state(listener: ListenerSettings) -> tuple[tuple[int, int, int], ...]:
+    """(inode, size, mtime) of the certificate and key files; zeros for a missing file."""
+    state = []
+    for path in (listener.tls_cert_file, listener.tls_key_file):
+        try:
+            info = os.stat(path)
+        except OSError:
+            state.append((0, 0, 0))
+        else:
+            state.append((info.st_ino, info.st_size, info.st_mtime_ns))
+    return tuple(state)
+
+
 @dataclass
 class ListenerTLS:
     """A listener's live context and the settings it was built from."""
 
     listener: ListenerSettings
     context: ssl.SSLContext
+    #: The files' state when last loaded (or last refused), to notice replaced files.
+    seen: tuple[tuple[int, int, int], ...] = ()
 
     @classmethod
     def create(cls, listener: ListenerSettings) -> ListenerTLS:
-        return cls(listener, build_server_context(listener))
+        seen = _files_state(listener)
+        return cls(listener, build_server_context(listener), seen)
+
+    def reload_if_changed(self) -> bool | None:
+        """Reload when the files changed since last looked at; None when they did not."""
+        state = _files_state(self.listener)
+        if state == self.seen:
+            return None
+        self.seen = state
+        return self.reload()
 
     def reload(self) -> bool:
         """Install the certificate and key files again on the live context.
@@ -115,4 +145,17 @@ class ListenerTLS:
 def reload_all(listeners: list[ListenerTLS]) -> None:
     """SIGHUP: reload every listener's certificate (each on its own; one failure spares the rest)."""
     for item in listeners:
+        item.seen = _files_state(item.listener)
         item.reload()
+
+
+async def watch_files(listeners: list[ListenerTLS], interval: float = WATCH_INTERVAL) -> None:
+    """Reload a listener whose certificate or key file was replaced, every ``interval`` seconds.
+
+    A renewer that writes the files (``operator tls renew``, certbot, an agent template) needs no
+    signal. A pair caught half-replaced is refused and retried when the second file lands.
+    """
+    while True:
+        await asyncio.sleep(interval)
+        for item in listeners:
+            item.reload_if_changed()
