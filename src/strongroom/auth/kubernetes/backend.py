@@ -150,10 +150,10 @@ class KubernetesBackend(FrameworkBackend):
             raise PermissionDenied()
         try:
             account = await self._verified_account(jwt, role, config)
+            auth = self._auth(role_name, role, account)
         except TokenRejected as refused:
             log.info("kubernetes login to role %r refused: %s", role_name, refused.message)
             raise
-        auth = self._auth(role_name, role, account)
         if config.use_annotations_as_alias_metadata:
             auth.alias_metadata.update(await self._annotation_metadata(jwt, config, account))
         return Response(auth=auth)
