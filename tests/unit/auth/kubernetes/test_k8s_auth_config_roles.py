@@ -9,6 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from k8s_auth_harness import REVIEWER_JWT, Cluster, D, L, Mount, R, U, api_server, public_pem, run
 
+from strongroom.auth.kubernetes.config import load_config
 from strongroom.auth.kubernetes.globs import glob_match
 from strongroom.errors import InvalidRequest, NotFound
 from strongroom.sdk.logical import Operation
@@ -218,5 +219,17 @@ def test_config_and_role_writes_distinguish_create_from_update() -> None:
         await mount.call(U, "role/api", role)
         assert await mount.backend.existence(mount.backend_request(U, "config")) is True
         assert await mount.backend.existence(mount.backend_request(U, "role/api")) is True
+
+    run(main())
+
+
+def test_the_stored_config_does_not_show_the_reviewer_jwt_in_its_repr() -> None:
+    async def main() -> None:
+        mount = Mount()
+        await mount.call(U, "config", {"kubernetes_host": "https://10.96.0.1", "token_reviewer_jwt": REVIEWER_JWT})
+        config = await load_config(mount.storage)
+        assert config is not None
+        assert config.token_reviewer_jwt == REVIEWER_JWT
+        assert REVIEWER_JWT not in repr(config)
 
     run(main())
