@@ -16,7 +16,10 @@ from tests.support.inprocess import InProcessServer
 from strongroom.http.limits import RequestLimits
 
 LIMIT = 64 * 1024
-UNAUTHENTICATED = ["sys/unseal", "sys/init", "sys/seal-status", "sys/health", "auth/token/create"]
+UNAUTHENTICATED = [
+    "sys/unseal", "sys/init", "sys/seal-status", "sys/health", "auth/token/create",
+    "sys/generate-root/attempt", "sys/generate-root/update", "sys/rekey/init", "sys/rekey/update", "sys/rekey/verify",
+]
 
 
 def deep_body(depth: int) -> bytes:
