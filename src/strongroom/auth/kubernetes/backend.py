@@ -8,10 +8,12 @@ A login passes, in order: the role exists; the caller's address lies in the
 role's ``token_bound_cidrs``; the JWT parses as an RS/ES-signed JWS (never
 ``none`` or HMAC); its signature verifies against ``pem_keys`` when they are
 configured; ``exp``/``nbf`` hold; the issuer matches (unless
-``disable_iss_validation``); the service account's name and namespace match the
-role's globs; the role's ``audience`` is in ``aud``; and, when
-``kubernetes_host`` is configured, the cluster's TokenReview authenticates the
-token as that same service account (same UID) for that audience. A failed
+``disable_iss_validation``); the service account's name matches the role's
+globs and its namespace the role's namespace globs; the role's ``audience`` is
+in ``aud``; when ``kubernetes_host`` is configured, the cluster's TokenReview
+authenticates the token as that same service account (same UID) for that
+audience; and, for a namespace admitted only by the role's namespace selector,
+the namespace's labels (read only after the token was verified) match it. A failed
 check is a 403; the TokenReview being unreachable is a 500 naming only the
 host. The token, the reviewer JWT and claims never appear in errors or logs.
 
@@ -45,6 +47,7 @@ from strongroom.auth.kubernetes.jws import TokenRejected, parse, verify_signatur
 from strongroom.auth.kubernetes.local_account import LocalAccount
 from strongroom.auth.kubernetes.review import REVIEW_TIMEOUT, TokenReviewer
 from strongroom.auth.kubernetes.roles import ROLE_FIELDS, KubeRole, Roles, checked_role_name, role_changes
+from strongroom.auth.kubernetes.selector import parse_selector
 from strongroom.errors import InvalidRequest, NotFound, PermissionDenied
 from strongroom.sdk.egress import EgressPolicy
 from strongroom.sdk.fields import Field, FieldData, FieldType
@@ -192,15 +195,26 @@ class KubernetesBackend(FrameworkBackend):
         account = service_account(token.claims)
         if not any_match(role.names, account.name):
             raise TokenRejected("service account name not authorized")
-        if not any_match(role.namespaces, account.namespace):
-            if role.namespace_selector:
-                raise TokenRejected("namespace not authorized: bound_service_account_namespace_selector "
-                                    "is not supported by this server; bind namespaces by name")
+        by_name = any_match(role.namespaces, account.namespace)
+        if not by_name and not role.namespace_selector:
             raise TokenRejected("namespace not authorized")
         check_audience(audiences(token.claims), role.audience)
         if config.kubernetes_host:
             account = await self._review(jwt, role, config, account)
+        if not by_name:
+            # Only now, with the token verified, may it make the server ask the cluster about a namespace.
+            await self._check_namespace_selector(jwt, role, config, account)
         return account
+
+    async def _check_namespace_selector(self, jwt: str, role: KubeRole, config: KubeConfig,
+                                        account: ServiceAccount) -> None:
+        if not config.kubernetes_host:
+            raise TokenRejected("namespace not authorized: bound_service_account_namespace_selector needs "
+                                "kubernetes_host to read namespace labels")
+        reviewer, bearer = self._reviewer(jwt, config)
+        labels = await reviewer.namespace_labels(account.namespace, bearer)
+        if not parse_selector(role.namespace_selector).matches(labels):
+            raise TokenRejected("namespace not authorized")
 
     async def _review(self, jwt: str, role: KubeRole, config: KubeConfig,
                       account: ServiceAccount) -> ServiceAccount:

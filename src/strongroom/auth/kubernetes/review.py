@@ -1,6 +1,7 @@
 """The cluster's TokenReview API: asks the Kubernetes API server whether a token is valid *now*.
 
-(Also reads a service account's annotations, for ``use_annotations_as_alias_metadata``.)
+(Also reads a service account's annotations, for ``use_annotations_as_alias_metadata``, and a
+namespace's labels, for ``bound_service_account_namespace_selector``.)
 
 A local signature check cannot see revocation (a deleted pod or service
 account); TokenReview can, so it is the primary check whenever
@@ -79,9 +80,17 @@ class TokenReviewer:
     async def annotations(self, namespace: str, name: str, bearer: str) -> dict[str, str]:
         """The annotations of service account ``namespace/name`` (read with ``bearer``'s permissions)."""
         path = f"/api/v1/namespaces/{quote(namespace, safe='')}/serviceaccounts/{quote(name, safe='')}"
-        answer = await self._call("GET", path, None, bearer, "Service account lookup")
+        return await self._metadata_map(path, "annotations", bearer, "Service account lookup")
+
+    async def namespace_labels(self, namespace: str, bearer: str) -> dict[str, str]:
+        """The labels of ``namespace`` (read with ``bearer``'s permissions)."""
+        path = f"/api/v1/namespaces/{quote(namespace, safe='')}"
+        return await self._metadata_map(path, "labels", bearer, "Namespace lookup")
+
+    async def _metadata_map(self, path: str, key: str, bearer: str, what: str) -> dict[str, str]:
+        answer = await self._call("GET", path, None, bearer, what)
         metadata = answer.get("metadata")
-        found = metadata.get("annotations") if isinstance(metadata, dict) else None
+        found = metadata.get(key) if isinstance(metadata, dict) else None
         if not isinstance(found, dict):
             return {}
         return {k: v for k, v in found.items() if isinstance(k, str) and isinstance(v, str)}

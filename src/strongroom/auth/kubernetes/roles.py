@@ -1,11 +1,10 @@
 """Kubernetes roles: which service accounts may log in, and the tokens they get.
 
 A role binds service-account names and namespaces (``*`` globs, see
-:mod:`strongroom.auth.kubernetes.globs`); a login must match both lists.
-``bound_service_account_namespace_selector`` (a label selector over
-namespaces) is stored and read back as in Vault, but a login against a role
-that relies on it is refused with a clear 403: this server does not query
-namespace labels, and a binding it cannot evaluate must never pass.
+:mod:`strongroom.auth.kubernetes.globs`); a login must match the names and
+either the namespace list or ``bound_service_account_namespace_selector`` (a
+label selector over namespaces, :mod:`strongroom.auth.kubernetes.selector`,
+evaluated against the namespace's labels read from the API server).
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from strongroom.auth.kubernetes.selector import parse_selector
 from strongroom.errors import InvalidRequest
 from strongroom.sdk.fields import Field, FieldData, FieldType
 from strongroom.sdk.storage import StorageBackend
@@ -103,6 +103,8 @@ def role_changes(current: KubeRole | None, f: FieldData) -> KubeRole:
         selector = f.get("bound_service_account_namespace_selector").strip()
         if len(selector) > _MAX_SELECTOR:
             raise InvalidRequest("bound_service_account_namespace_selector is too long")
+        if selector:
+            parse_selector(selector)  # refuse a selector that cannot be evaluated now, not at login
         changes["namespace_selector"] = selector
     if f.has("audience"):
         changes["audience"] = f.get("audience").strip()

@@ -91,6 +91,9 @@ class Cluster:
     reviewers: set[str] = field(default_factory=lambda: {REVIEWER_JWT})
     requests: list[dict[str, Any]] = field(default_factory=list)
     annotations: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+    namespace_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Paths of the GET requests the API server answered (object lookups).
+    lookups: list[str] = field(default_factory=list)
     #: How the API server misbehaves on TokenReview: "" (it doesn't), "huge", "slow", "not-json", "no-user",
     #: "500", or answers about someone else: "other-uid", "other-user", "no-audiences".
     misbehaviour: str = ""
@@ -199,8 +202,12 @@ def _handler(cluster: Cluster) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             parts = self.path.strip("/").split("/")
             bearer = self.headers.get("Authorization", "").removeprefix("Bearer ")
+            cluster.lookups.append(self.path)
             if bearer not in cluster.reviewers:
                 self._send(403, {"kind": "Status", "code": 403})
+            elif len(parts) == 4 and parts[:3] == ["api", "v1", "namespaces"]:
+                labels = cluster.namespace_labels.get(parts[3], {"kubernetes.io/metadata.name": parts[3]})
+                self._send(200, {"kind": "Namespace", "metadata": {"name": parts[3], "labels": labels}})
             elif len(parts) == 6 and parts[:3] == ["api", "v1", "namespaces"] and parts[4] == "serviceaccounts":
                 found = cluster.annotations.get((parts[3], parts[5]), {})
                 self._send(200, {"kind": "ServiceAccount", "metadata": {"name": parts[5], "namespace": parts[3],

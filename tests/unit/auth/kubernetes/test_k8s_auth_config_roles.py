@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +12,7 @@ from k8s_auth_harness import REVIEWER_JWT, Cluster, D, L, Mount, R, U, api_serve
 
 from strongroom.auth.kubernetes.config import load_config
 from strongroom.auth.kubernetes.globs import glob_match
+from strongroom.auth.kubernetes.selector import parse_selector
 from strongroom.errors import InvalidRequest, NotFound
 from strongroom.sdk.logical import Operation
 
@@ -233,3 +235,41 @@ def test_the_stored_config_does_not_show_the_reviewer_jwt_in_its_repr() -> None:
         assert REVIEWER_JWT not in repr(config)
 
     run(main())
+
+
+@pytest.mark.parametrize(("selector", "message"), [
+    ("{}", "would match every namespace"),
+    ("matchLabels: {}", "would match every namespace"),
+    ("[1, 2]", "must be an object"),
+    ("{matchLabels: {a: 1}}", "map strings to strings"),
+    ("{labels: {a: b}}", "must be an object"),
+    ('{"matchExpressions": [{"key": "a", "operator": "Like", "values": ["b"]}]}', "operator must be one of"),
+    ('{"matchExpressions": [{"key": "a", "operator": "In"}]}', "In and NotIn need values"),
+    ('{"matchExpressions": [{"key": "a", "operator": "Exists", "values": ["b"]}]}', "take none"),
+    ('{"matchExpressions": [{"operator": "Exists"}]}', "needs a key"),
+    ("{unclosed", "not valid JSON or YAML"),
+])
+def test_namespace_selectors_that_cannot_be_evaluated_are_refused_on_write(selector: str, message: str) -> None:
+    async def main() -> None:
+        with pytest.raises(InvalidRequest, match=message):
+            await Mount().call(U, "role/sel", {"bound_service_account_names": "api",
+                                               "bound_service_account_namespace_selector": selector})
+
+    run(main())
+
+
+@pytest.mark.parametrize(("expression", "labels", "matches"), [
+    ({"key": "env", "operator": "In", "values": ["prod"]}, {"env": "prod"}, True),
+    ({"key": "env", "operator": "In", "values": ["prod"]}, {}, False),
+    ({"key": "env", "operator": "NotIn", "values": ["prod"]}, {"env": "dev"}, True),
+    ({"key": "env", "operator": "NotIn", "values": ["prod"]}, {}, True),
+    ({"key": "env", "operator": "NotIn", "values": ["prod"]}, {"env": "prod"}, False),
+    ({"key": "env", "operator": "Exists"}, {"env": ""}, True),
+    ({"key": "env", "operator": "Exists"}, {}, False),
+    ({"key": "env", "operator": "DoesNotExist"}, {}, True),
+    ({"key": "env", "operator": "DoesNotExist"}, {"env": "x"}, False),
+])
+def test_selector_expressions_follow_kubernetes_semantics(expression: dict[str, Any], labels: dict[str, str],
+                                                           matches: bool) -> None:
+    selector = parse_selector(json.dumps({"matchExpressions": [expression]}))
+    assert selector.matches(labels) is matches

@@ -201,3 +201,27 @@ def test_a_deleted_role_no_longer_logs_in(cluster: Cluster, host: str) -> None:
         assert getattr(refused.value, "status", None) == 400
 
     run(main())
+
+
+def test_namespace_selector_admits_namespaces_by_their_labels(cluster: Cluster, host: str) -> None:
+    cluster.namespace_labels["team-pay"] = {"team": "payments", "env": "prod"}
+    cluster.namespace_labels["team-ops"] = {"team": "ops", "env": "prod"}
+    selector = ('{"matchLabels": {"env": "prod"}, "matchExpressions": '
+                '[{"key": "team", "operator": "In", "values": ["payments", "billing"]}]}')
+
+    async def main() -> None:
+        mount = await configured({"kubernetes_host": host, "token_reviewer_jwt": REVIEWER_JWT},
+                                 bound_service_account_namespaces=["payments"],
+                                 bound_service_account_namespace_selector=selector)
+        auth = (await mount.login(cluster.token(namespace="team-pay"))).auth
+        assert auth is not None
+        assert auth.metadata["service_account_namespace"] == "team-pay"
+        assert cluster.lookups[-1] == "/api/v1/namespaces/team-pay"
+        with pytest.raises(PermissionDenied, match="namespace not authorized"):
+            await mount.login(cluster.token(namespace="team-ops"))
+        # A namespace bound by name needs no lookup.
+        before = len(cluster.lookups)
+        await mount.login(cluster.token(namespace="payments"))
+        assert len(cluster.lookups) == before
+
+    run(main())

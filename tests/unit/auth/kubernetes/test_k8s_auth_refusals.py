@@ -239,14 +239,27 @@ def test_metadata_and_unspecified_hosts_are_never_reached(cluster: Cluster, addr
     run(main())
 
 
-def test_namespace_selector_is_refused_at_login_rather_than_ignored(cluster: Cluster, host: str) -> None:
+def test_namespace_selector_needs_the_api_server_to_read_labels(cluster: Cluster, host: str) -> None:
     async def main() -> None:
-        mount = await _mount("review", cluster, host)
+        mount = await _mount("local", cluster, host)
         await mount.call(U, "role/selected", {"bound_service_account_names": "api",
                                               "bound_service_account_namespace_selector": '{"matchLabels":{"a":"b"}}'})
-        with pytest.raises(StrongroomError, match="namespace_selector is not supported") as refused:
+        with pytest.raises(StrongroomError, match="needs kubernetes_host") as refused:
             await mount.login(cluster.token(), role="selected")
         assert refused.value.status == 403
+
+    run(main())
+
+
+def test_a_forged_token_never_makes_the_server_look_up_its_namespace(cluster: Cluster, host: str) -> None:
+    async def main() -> None:
+        mount = await _mount("review", cluster, host)
+        await mount.call(U, "role/selected", {"bound_service_account_names": "api", "audience": "vault",
+                                              "bound_service_account_namespace_selector": "matchLabels: {a: b}"})
+        before = len(cluster.lookups)
+        with pytest.raises(StrongroomError, match="service account unauthorized"):
+            await mount.login(Cluster.token(ATTACKER, cluster.claims(namespace="kube-system")), role="selected")
+        assert len(cluster.lookups) == before
 
     run(main())
 
