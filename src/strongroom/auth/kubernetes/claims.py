@@ -10,6 +10,7 @@ TokenReview authenticated it; the checks here run in either case.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,8 @@ LEEWAY = 60
 #: The issuer of legacy (secret-based) service-account tokens, expected when no issuer is configured.
 LEGACY_ISSUER = "kubernetes/serviceaccount"
 _LEGACY = "kubernetes.io/serviceaccount/"
+_DNS_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_DNS_SUBDOMAIN = re.compile(r"(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,10 @@ def service_account(claims: dict[str, Any]) -> ServiceAccount:
                                _text(claims.get(_LEGACY + "secret.name")))
     if not found.namespace or not found.name:
         raise TokenRejected("JWT does not name a service account and namespace")
+    # Kubernetes names are DNS labels (namespaces) and subdomains (service accounts); anything else
+    # (a "/" or "..", say) is no real service account and must not reach a URL path or an alias.
+    if not _DNS_LABEL.fullmatch(found.namespace) or not _DNS_SUBDOMAIN.fullmatch(found.name):
+        raise TokenRejected("JWT names a service account or namespace that is not a valid Kubernetes name")
     return found
 
 
