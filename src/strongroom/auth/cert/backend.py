@@ -167,6 +167,7 @@ class CertAuthBackend(FrameworkBackend):
             raise InvalidRequest(NO_CERTIFICATE)
         try:
             leaf = x509.load_pem_x509_certificate(req.peer_certificate.encode())
+            leaf.extensions  # noqa: B018 -- parsed now: a malformed extension is a refusal, not a 500
         except ValueError:
             raise InvalidRequest(NO_CERTIFICATE) from None
         now = self._now()

@@ -136,3 +136,18 @@ def test_the_certificate_expires_on_the_mount_clock() -> None:
             await m.login(GOOD.pem)
 
     run(scenario())
+
+
+def test_a_certificate_with_a_malformed_extension_is_refused_not_a_crash() -> None:
+    from cryptography import x509
+    from cryptography.x509.oid import ExtensionOID
+
+    broken_san = x509.UnrecognizedExtension(ExtensionOID.SUBJECT_ALTERNATIVE_NAME, b"\x30\x05garbage")
+    client = TRUSTED.client("web-1", extra=[broken_san])
+    m = _mount_with_entries()
+
+    async def scenario() -> None:
+        with pytest.raises(InvalidRequest, match=NO_CERTIFICATE):
+            await m.login(client.pem)
+
+    run(scenario())
