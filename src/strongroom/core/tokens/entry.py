@@ -23,6 +23,9 @@ SERVICE = "service"
 #: ``num_uses`` of a token whose last use is in flight: dead to every other request.
 REVOCATION_PENDING = -1
 _FORMAT_VERSION = 1
+#: Bound of the per-process decoded-entry map (:func:`decode_entry`); cleared whole when full.
+DECODED_MAX = 4096
+_decoded: dict[bytes, TokenEntry] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +152,25 @@ class TokenEntry:
             )
         except (orjson.JSONDecodeError, TypeError, KeyError) as exc:
             raise InternalError("a stored token entry is malformed") from exc
+
+
+def decode_entry(raw: bytes) -> TokenEntry:
+    """``TokenEntry.from_bytes(raw)``, parsed once per distinct stored form in this process.
+
+    Safe to share because the result is a function of ``raw`` alone and entries
+    are never changed in place (the store writes a new one). Storage is still
+    read on every lookup, so a revoked or changed token is seen at once: only
+    the JSON decode and validation of bytes already seen are skipped. The map
+    holds what the token store keeps anyway (hashes, accessors, policy names),
+    never a token.
+    """
+    entry = _decoded.get(raw)
+    if entry is None:
+        entry = TokenEntry.from_bytes(raw)
+        if len(_decoded) >= DECODED_MAX:
+            _decoded.clear()
+        _decoded[raw] = entry
+    return entry
 
 
 def _versioned(body: Any) -> dict[str, Any]:

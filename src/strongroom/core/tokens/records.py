@@ -18,7 +18,7 @@ import asyncio
 
 import orjson
 
-from strongroom.core.tokens.entry import TokenEntry
+from strongroom.core.tokens.entry import TokenEntry, decode_entry
 from strongroom.core.tokens.ids import SALT_BYTES, Hasher
 from strongroom.errors import InternalError
 from strongroom.sdk.storage import Precondition, StorageBackend, TxnOp
@@ -72,12 +72,12 @@ class TokenRecords:
 
     async def read(self, id_hash: str) -> TokenEntry | None:
         raw = await self.storage.get(id_key(id_hash))
-        return None if raw is None else TokenEntry.from_bytes(raw)
+        return None if raw is None else decode_entry(raw)
 
     async def read_for_update(self, id_hash: str) -> tuple[TokenEntry | None, Precondition]:
         """The entry (None: gone) and a precondition that it is still exactly as read."""
         raw, version = await self.storage.get_with_version(id_key(id_hash))
-        entry = None if raw is None else TokenEntry.from_bytes(raw)
+        entry = None if raw is None else decode_entry(raw)
         return entry, Precondition(id_key(id_hash), version)
 
     async def replace(self, entry: TokenEntry, guard: Precondition) -> None:
