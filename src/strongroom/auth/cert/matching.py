@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import datetime
 import hmac
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -31,15 +29,35 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 
-@lru_cache(maxsize=512)
-def _glob(pattern: str) -> re.Pattern[str]:
-    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")), re.DOTALL)
+def glob_one(pattern: str, value: str) -> bool:
+    """Whether ``value`` matches ``pattern`` in full, ``*`` matching any run of characters.
+
+    The classic two-pointer wildcard match: at most len(pattern) * len(value) steps whatever the
+    pattern, so a pattern full of stars cannot make a login spin (a backtracking regex could).
+    """
+    p = v = 0
+    star, resume = -1, 0
+    while v < len(value):
+        if p < len(pattern) and pattern[p] == "*":
+            star, resume = p, v
+            p += 1
+        elif p < len(pattern) and pattern[p] == value[v]:
+            p += 1
+            v += 1
+        elif star >= 0:
+            resume += 1
+            p, v = star + 1, resume
+        else:
+            return False
+    while p < len(pattern) and pattern[p] == "*":
+        p += 1
+    return p == len(pattern)
 
 
 def glob_match(patterns: Iterable[str], values: Iterable[str]) -> bool:
     """Whether any of ``values`` matches any of ``patterns`` in full."""
-    compiled = [_glob(p) for p in patterns]
-    return any(c.fullmatch(v) for v in values for c in compiled)
+    pattern_list = list(patterns)
+    return any(glob_one(p, v) for v in values for p in pattern_list)
 
 
 @dataclass(frozen=True, slots=True)
