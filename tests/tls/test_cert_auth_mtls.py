@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,3 +110,35 @@ def test_certificate_from_an_untrusted_ca_is_refused_at_the_handshake(setup: Set
     stranger = ClientCA.create(tmp_path, "strangers").issue("web-1")
     with pytest.raises(httpx.HTTPError):
         setup.raw_login(stranger)
+
+
+def test_cli_logs_in_with_method_cert_and_its_client_certificate(setup: Setup, tmp_path: Path) -> None:
+    env = {**os.environ, "VAULT_ADDR": setup.address, "VAULT_CACERT": str(setup.ca),
+           "STRONGROOM_TOKEN_FILE": str(tmp_path / "token")}
+    env.pop("VAULT_TOKEN", None)
+    env.pop("STRONGROOM_TOKEN", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "strongroom", "login", "-method=cert", f"-client-cert={setup.web.cert}",
+         f"-client-key={setup.web.key}", "-format=json", "name=web"],
+        capture_output=True, text=True, timeout=60, env=env, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["auth"]["metadata"]["cert_name"] == "web"
+    assert (tmp_path / "token").read_text().strip()
+    refused = subprocess.run(
+        [sys.executable, "-m", "strongroom", "login", "-method=cert", f"-client-cert={setup.ops.cert}",
+         f"-client-key={setup.ops.key}", "-no-store"],
+        capture_output=True, text=True, timeout=60, env=env, check=False,
+    )
+    assert refused.returncode == 2
+    assert "no chain matching all constraints" in refused.stderr
+
+
+def test_hvac_deletes_an_entry_and_its_logins_stop(setup: Setup) -> None:
+    setup.root.auth.cert.create_ca_certificate_role("temp", certificate=setup.clients.path.read_text(),
+                                                    allowed_common_names=["ops-*"])
+    answer, _ = setup.login(setup.ops, name="temp")
+    assert answer["auth"]["metadata"]["cert_name"] == "temp"
+    setup.root.auth.cert.delete_certificate_role("temp")
+    with pytest.raises(hvac.exceptions.InvalidRequest):
+        setup.login(setup.ops, name="temp")

@@ -7,6 +7,8 @@ Vault's CLI does for the methods it knows:
   password argument it is prompted for without echo (or read from stdin when
   that is not a terminal; ``password=-`` reads it from stdin too).
 * ``approle``: ``role_id=...`` (required) and ``secret_id=...`` (``-``: stdin).
+* ``cert``: optional ``name=ENTRY``; the credential is the TLS client certificate
+  (``-client-cert``/``-client-key`` or ``VAULT_CLIENT_CERT``/``VAULT_CLIENT_KEY``).
 
 ``-path`` names the mount (default: the method's name). Errors name
 arguments, never their values.
@@ -60,7 +62,14 @@ def approle_request(mount: str, values: dict[str, Any]) -> LoginRequest:
     return f"auth/{mount}/login", body
 
 
+def cert_request(mount: str, values: dict[str, Any]) -> LoginRequest:
+    name = _text(values, "name")
+    _no_leftovers(values, "cert")
+    return f"auth/{mount}/login", {"name": name} if name else {}
+
+
 METHODS: Mapping[str, Callable[[str, dict[str, Any]], LoginRequest]] = {
     "userpass": userpass_request,
     "approle": approle_request,
+    "cert": cert_request,
 }
