@@ -32,6 +32,7 @@ from strongroom.core.hooks import (
 )
 from strongroom.core.lockout import LockoutDefaults, LoginLockout
 from strongroom.core.mount_manager import MountManager
+from strongroom.core.password_policies.store import PasswordPolicyStore
 from strongroom.core.policy.canonical import canonical_request_path
 from strongroom.core.policy.store import PolicyStore
 from strongroom.core.quotas.enforcer import QuotaEnforcer
@@ -151,6 +152,12 @@ class Core:
         self.observers: list[RequestObserver] = []
         #: Per-process tables kept in the barrier, reloaded with the mounts (set at the composition root).
         self.states: list[BarrierState] = []
+        #: Named password policies (``sys/policies/password``); engines reach them via ``SystemView``.
+        self.password_policies = PasswordPolicyStore(
+            StorageView(barrier, "sys/password_policy/"), random_bytes=random_bytes
+        )
+        self.states.append(self.password_policies)
+        self.system.generate_password = self.password_policies.generate
         #: Rate-limit quotas (``sys/quotas``); the composition root hands it the node's shared counter.
         self.quotas = QuotaEnforcer(StorageView(barrier, "sys/quotas/"))
         #: Failed-login counting and lockout around every login (``strongroom.core.lockout``).

@@ -151,6 +151,7 @@ class MountManager:
             mount_max_lease_ttl=entry.config.max_lease_ttl,
             clock=self.core.clock,
             random_bytes=self.core.random_bytes,
+            generate_password=self.core.password_policies.generate,
         )
         ctx = BackendContext(
             storage=self.storage_for(entry),

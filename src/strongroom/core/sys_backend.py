@@ -17,6 +17,7 @@ from strongroom.core.alerts.sys_paths import alert_paths
 from strongroom.core.lockout.sys_paths import locked_users_paths
 from strongroom.core.metrics.endpoint import metrics_paths
 from strongroom.core.mounts import MountEntry
+from strongroom.core.password_policies.sys_paths import password_policy_paths
 from strongroom.core.policy.acl import ACL
 from strongroom.core.quotas.sys_paths import quota_paths
 from strongroom.core.sys_sealed import json_response
@@ -181,6 +182,7 @@ class SystemBackend(FrameworkBackend):
             *metrics_paths(self.core),
             *audit_paths(self.core),
             *locked_users_paths(self.core),
+            *password_policy_paths(self.core),
             Path("internal/ui/mounts", {R: self._ui_mounts}),
             Path("internal/ui/mounts/(?P<path>.+)", {R: self._ui_mount}),
         ]

@@ -10,7 +10,10 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from strongroom.sdk.passwords import PasswordGenerator
 
 
 class Clock(Protocol):
@@ -52,6 +55,8 @@ class SystemView:
     mount_max_lease_ttl: int = 0
     clock: Clock = field(default=system_clock)
     random_bytes: RandomBytes = field(default=os.urandom)
+    #: Passwords from ``sys/policies/password`` (see :mod:`strongroom.sdk.passwords`); set by the core.
+    generate_password: PasswordGenerator | None = None
 
     @property
     def default_lease_ttl(self) -> int:
