@@ -52,6 +52,9 @@ log = logging.getLogger("strongroom.barrier")
 
 KEYRING_PATH = "core/keyring"
 RESERVED_PATHS = (KEYRING_PATH, ROOT_KEY_PATH, SEAL_CONFIG_PATH)
+_RESERVED_SET = frozenset(RESERVED_PATHS)
+#: Every key below a reserved path; one ``startswith`` call with a tuple checks them all.
+_RESERVED_FOLDERS = tuple(reserved + "/" for reserved in RESERVED_PATHS)
 ENTRY_VERSION = 1
 _HEADER = struct.Struct(">BI")
 _KEYRING_TERM = 0  # real terms start at 1, so the keyring's envelope can never pass for an entry
@@ -351,7 +354,8 @@ def _parse_header(blob: bytes) -> tuple[int, bytes]:
 
 
 def _is_reserved(path: str) -> bool:
-    return any(path == reserved or path.startswith(reserved + "/") for reserved in RESERVED_PATHS)
+    # Runs on every storage call: a set lookup and one tuple ``startswith``, no generator.
+    return path in _RESERVED_SET or path.startswith(_RESERVED_FOLDERS)
 
 
 def _holds_reserved(folder: str) -> bool:
