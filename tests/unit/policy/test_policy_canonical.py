@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from strongroom.core.policy.canonical import (
     canonical_policy_path,
@@ -124,3 +126,26 @@ def test_bad_policy_patterns_are_refused(pattern: str, message: str) -> None:
     with pytest.raises(InvalidRequest, match="invalid policy path") as caught:
         canonical_policy_path(pattern)
     assert message in caught.value.message
+
+
+def _reference_canonical(raw: str) -> str | None:
+    """The documented rule, written out plainly (None: refused)."""
+    if not (raw.isascii() and raw.isprintable()):
+        return None  # outside what this property draws; refusals are tested above
+    segments = raw.split("/")
+    if ".." in segments:
+        return None
+    path = "/".join(segment for segment in segments if segment not in ("", "."))
+    return path + "/" if path and raw.endswith("/") else path
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="ab./%+* ", max_size=12))
+def test_the_fast_path_for_already_canonical_paths_agrees_with_the_rule(raw: str) -> None:
+    expected = _reference_canonical(raw)
+    if expected is None:
+        with pytest.raises(InvalidRequest):
+            canonical_request_path(raw)
+    else:
+        assert canonical_request_path(raw) == expected
+        assert is_canonical_request_path(raw) == (raw == expected)

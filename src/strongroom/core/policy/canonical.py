@@ -66,6 +66,11 @@ def canonical_request_path(raw: str) -> str:
     refused characters; the message never echoes the path. Idempotent:
     ``canonical_request_path(canonical_request_path(p)) == canonical_request_path(p)``.
     """
+    if raw.isascii() and raw.isprintable() and "//" not in raw and "/." not in raw and raw[:1] not in ("/", "."):
+        # Already canonical (the common case): printable ASCII, no empty segment and no
+        # segment starting with '.', so none is '', '.' or '..'. The slow path below would
+        # return ``raw`` unchanged.
+        return raw
     _check_characters(raw, "path")
     path = "/".join(_canonical_segments(raw.split("/"), "path"))
     if path and raw.endswith("/"):
