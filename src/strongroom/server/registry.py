@@ -6,6 +6,7 @@ import os
 
 from strongroom.auth.approle import AppRoleBackend
 from strongroom.auth.cert import CertAuthBackend
+from strongroom.auth.jwt import jwt_factory
 from strongroom.auth.kubernetes import kubernetes_factory
 from strongroom.auth.userpass import UserpassBackend
 from strongroom.core.registry import Registry
@@ -29,6 +30,10 @@ def builtin_registry() -> Registry:
     # An operator-only switch (environment, never the API): lets kubernetes_host be a loopback address.
     registry.auth["kubernetes"] = kubernetes_factory(
         allow_loopback=os.environ.get("STRONGROOM_KUBERNETES_AUTH_ALLOW_LOOPBACK", "") == "true")
+    # Operator-only switch (environment, never the API): lets JWKS/discovery URLs be loopback addresses.
+    jwt_loopback = os.environ.get("STRONGROOM_JWT_AUTH_ALLOW_LOOPBACK", "") == "true"
+    registry.auth["jwt"] = jwt_factory(allow_loopback=jwt_loopback)
+    registry.auth["oidc"] = jwt_factory(allow_loopback=jwt_loopback)
     registry.aliases["kv-v2"] = ("kv", {"version": "2"})
     registry.aliases["generic"] = ("kv", {"version": "1"})
     return registry
