@@ -7,12 +7,21 @@ lives in the supervisor and workers reach it through
 
 Key hierarchy: the Shamir shares combine into the *unseal key*, which unwraps
 the *root key* stored at ``core/root-key``, which opens the barrier keyring.
+
+With an auto-unseal :class:`strongroom.sdk.seal.Seal` (PKCS#11, ...), nobody holds
+the unseal key: the seal encrypts it and the result is stored at
+``core/sealed-unseal-key``, so the node unseals itself (:meth:`LocalSealManager.auto_unseal`).
+Operators hold Shamir shares of a separate *recovery key*, itself stored
+encrypted by the seal at ``core/recovery-key``. As in Vault, recovery keys
+decrypt nothing: ``sys/unseal`` after a ``sys/seal`` checks a quorum of them and
+then unseals through the seal again.
 """
 
 from __future__ import annotations
 
 import abc
 import base64
+import logging
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable
@@ -23,30 +32,45 @@ from strongroom import __version__
 from strongroom.core.seal_ceremonies import KeyCeremonies
 from strongroom.crypto import rootkey, shamir
 from strongroom.crypto.barrier import Barrier
-from strongroom.errors import AlreadyInitialized, DecryptionFailed, InvalidRequest, NotInitialized
-from strongroom.sdk.seal import SealConfig
+from strongroom.errors import AlreadyInitialized, DecryptionFailed, InternalError, InvalidRequest, NotInitialized
+from strongroom.sdk.seal import SHAMIR_SEAL_TYPE, Seal, SealConfig
 from strongroom.sdk.storage import TxnOp
 from strongroom.sdk.system import Clock, RandomBytes
 
 SEAL_CONFIG_KEY = "core/seal-config"
 ROOT_KEY_KEY = "core/root-key"
 CLUSTER_ID_KEY = "core/cluster-id"
+SEALED_UNSEAL_KEY_KEY = "core/sealed-unseal-key"
+RECOVERY_KEY_KEY = "core/recovery-key"
+RECOVERY_KEY_SIZE = 32
 #: The Vault API level we implement, with our own version as build metadata.
 API_VERSION = f"1.15.0+strongroom.{__version__}"
 MAX_SHARES = 255
 
+log = logging.getLogger("strongroom.seal")
+
 
 @dataclass(frozen=True)
 class InitResult:
+    """What ``sys/init`` hands out: unseal shares (shamir) or recovery shares (auto seal)."""
+
     keys: list[bytes]
     root_token: str
+    recovery_keys: list[bytes] | None = None
+
+    def __repr__(self) -> str:
+        return "InitResult(<secret>)"
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "keys": [k.hex() for k in self.keys],
             "keys_base64": [base64.b64encode(k).decode() for k in self.keys],
             "root_token": self.root_token,
         }
+        if self.recovery_keys is not None:
+            body["recovery_keys"] = [k.hex() for k in self.recovery_keys]
+            body["recovery_keys_base64"] = [base64.b64encode(k).decode() for k in self.recovery_keys]
+        return body
 
 
 MintRootToken = Callable[[Barrier, str | None], Awaitable[str]]
@@ -73,7 +97,9 @@ class SealManager(abc.ABC):
     async def status(self) -> dict[str, Any]: ...
 
     @abc.abstractmethod
-    async def initialize(self, secret_shares: int, secret_threshold: int) -> dict[str, Any]: ...
+    async def initialize(
+        self, secret_shares: int, secret_threshold: int, recovery_shares: int = 0, recovery_threshold: int = 0
+    ) -> dict[str, Any]: ...
 
     @abc.abstractmethod
     async def unseal(self, key: str | None, reset: bool) -> dict[str, Any]: ...
@@ -153,6 +179,7 @@ class LocalSealManager(SealManager):
         clock: Clock,
         storage_type: str,
         cluster_name: str = "strongroom",
+        auto_seal: Seal | None = None,
     ) -> None:
         self.barrier = barrier
         self.physical = barrier.physical
@@ -165,6 +192,7 @@ class LocalSealManager(SealManager):
         self._shares: list[bytes] = []
         self._nonce = ""
         self._config: SealConfig | None = None
+        self._auto = auto_seal
         self.ceremonies = KeyCeremonies(
             barrier,
             seal_config=self.seal_config,
@@ -186,12 +214,18 @@ class LocalSealManager(SealManager):
 
     async def status(self) -> dict[str, Any]:
         config = await self.seal_config()
+        configured = self._auto.seal_type if self._auto else SHAMIR_SEAL_TYPE
+        seal_type = config.type if config else configured
+        recovery = seal_type != SHAMIR_SEAL_TYPE
+        # Like Vault, an auto seal reports the recovery quorum as t/n.
+        threshold = (config.recovery_threshold if recovery else config.secret_threshold) if config else 0
+        shares = (config.recovery_shares if recovery else config.secret_shares) if config else 0
         return {
-            "type": config.type if config else "shamir",
+            "type": seal_type,
             "initialized": config is not None,
             "sealed": self.barrier.sealed,
-            "t": config.secret_threshold if config else 0,
-            "n": config.secret_shares if config else 0,
+            "t": threshold,
+            "n": shares,
             "progress": len(self._shares),
             "nonce": self._nonce,
             "version": API_VERSION,
@@ -199,7 +233,7 @@ class LocalSealManager(SealManager):
             "migration": False,
             "cluster_name": self._cluster_name if config else "",
             "cluster_id": await self._cluster_id() if config else "",
-            "recovery_seal": False,
+            "recovery_seal": recovery,
             "storage_type": self._storage_type,
         }
 
@@ -207,8 +241,125 @@ class LocalSealManager(SealManager):
         raw = await self.physical.get(CLUSTER_ID_KEY)
         return raw.decode() if raw else ""
 
-    async def initialize(self, secret_shares: int, secret_threshold: int) -> dict[str, Any]:
+    async def initialize(
+        self, secret_shares: int, secret_threshold: int, recovery_shares: int = 0, recovery_threshold: int = 0
+    ) -> dict[str, Any]:
+        if self._auto is not None:
+            return (await self.initialize_auto(recovery_shares, recovery_threshold)).to_json()
+        if recovery_shares or recovery_threshold:
+            name = "recovery_shares" if recovery_shares else "recovery_threshold"
+            raise InvalidRequest(f"{name} applies only to auto-unseal, which is not configured")
         return (await self.initialize_with_token(secret_shares, secret_threshold, None)).to_json()
+
+    async def initialize_auto(self, recovery_shares: int, recovery_threshold: int) -> InitResult:
+        """Initialise under the auto seal: the seal protects the unseal key, operators get recovery shares.
+
+        As in Vault, ``secret_shares``/``secret_threshold`` do not apply (the stored
+        configuration says 1/1 with one stored share). Both encryptions by the seal
+        happen before anything is written, so an unreachable HSM leaves the store
+        uninitialised. The node is unsealed when this returns.
+        """
+        assert self._auto is not None
+        if await self.seal_config() is not None:
+            raise AlreadyInitialized()
+        if not 1 <= recovery_threshold <= recovery_shares <= MAX_SHARES:
+            raise InvalidRequest(
+                "invalid recovery configuration: need 1 <= recovery_threshold <= recovery_shares <= 255"
+            )
+        if recovery_threshold == 1 and recovery_shares > 1:
+            raise InvalidRequest(
+                "invalid recovery configuration: threshold must be greater than one for multiple shares"
+            )
+        unseal_key = rootkey.generate_unseal_key(self._random)
+        root_key = rootkey.generate_root_key(self._random)
+        recovery_key = self._random(RECOVERY_KEY_SIZE)
+        sealed_unseal_key = await self._auto.encrypt(unseal_key)
+        sealed_recovery_key = await self._auto.encrypt(recovery_key)
+        config = SealConfig(
+            type=self._auto.seal_type, secret_shares=1, secret_threshold=1, stored_shares=1,
+            recovery_shares=recovery_shares, recovery_threshold=recovery_threshold,
+        )
+        cluster_id = str(uuid.UUID(bytes=self._random(16), version=4)).encode()
+        await self.barrier.initialize(
+            root_key,
+            also_write=[
+                TxnOp(ROOT_KEY_KEY, rootkey.wrap_root_key(unseal_key, root_key, self._random)),
+                TxnOp(SEALED_UNSEAL_KEY_KEY, sealed_unseal_key),
+                TxnOp(RECOVERY_KEY_KEY, sealed_recovery_key),
+                TxnOp(CLUSTER_ID_KEY, cluster_id),
+                TxnOp(SEAL_CONFIG_KEY, config.to_json()),
+            ],
+        )
+        self._config = config
+        await self.barrier.unseal(root_key)
+        root_token = await self._mint_root_token(self.barrier, None)
+        await self._on_key(KeyEvent("unsealed", root_key))
+        if recovery_shares == 1:
+            shares = [recovery_key]
+        else:
+            shares = shamir.split(recovery_key, recovery_shares, recovery_threshold, self._random)
+        return InitResult(keys=[], root_token=root_token, recovery_keys=shares)
+
+    def _check_seal_type(self, config: SealConfig) -> None:
+        """Refuse a store whose seal type differs from the configured one (migration is not built)."""
+        configured = self._auto.seal_type if self._auto else SHAMIR_SEAL_TYPE
+        if config.type != configured:
+            raise InvalidRequest(
+                f"the store is sealed with {config.type!r} but this server is configured with "
+                f"{configured!r}; seal migration is not supported"
+            )
+
+    async def auto_unseal(self) -> str:
+        """Unseal through the auto seal, if there is one and the store is initialised.
+
+        Returns "" when the node is unsealed (or there is nothing to do, or the
+        store is not initialised and the seal answered a probe) and otherwise the
+        reason it stays sealed (or why init will fail), which is also logged. Never raises
+        for an unavailable HSM or a damaged blob: the server stays up, sealed.
+        """
+        config = await self.seal_config()
+        if self._auto is None or not self.barrier.sealed:
+            return ""
+        reason = ""
+        try:
+            if config is None:
+                # Not initialised yet: one throwaway encryption proves now, at
+                # startup, that the library, token, PIN and key all work.
+                await self._auto.encrypt(b"startup probe")
+                return ""
+            self._check_seal_type(config)
+            await self._unseal_through_seal()
+        except (InvalidRequest, InternalError) as exc:
+            reason = str(exc) or type(exc).__name__
+        if reason:
+            log.error("auto-unseal failed, the node stays sealed: %s", reason)
+            return reason
+        log.info("unsealed through the %s seal", self._auto.seal_type)
+        return ""
+
+    async def _unseal_through_seal(self) -> None:
+        assert self._auto is not None
+        blob = await self.physical.get(SEALED_UNSEAL_KEY_KEY)
+        wrapped_root = await self.physical.get(ROOT_KEY_KEY)
+        if blob is None or wrapped_root is None:
+            raise DecryptionFailed()
+        unseal_key = await self._auto.decrypt(blob)
+        root_key = rootkey.unwrap_root_key(unseal_key, wrapped_root)
+        await self.barrier.unseal(root_key)
+        await self._on_key(KeyEvent("unsealed", root_key))
+
+    async def _check_recovery_key(self, shares: list[bytes], config: SealConfig) -> None:
+        assert self._auto is not None
+        blob = await self.physical.get(RECOVERY_KEY_KEY)
+        if blob is None:
+            raise DecryptionFailed()
+        stored = await self._auto.decrypt(blob)
+        try:
+            given = shares[0] if config.recovery_shares == 1 else shamir.combine(shares)
+        except (InvalidRequest, ValueError):
+            given = b""
+        if not secrets.compare_digest(given, stored):
+            raise InvalidRequest("unable to unseal: the recovery keys given do not reconstruct the key")
 
     async def initialize_with_token(
         self, secret_shares: int, secret_threshold: int, root_token_id: str | None
@@ -262,16 +413,24 @@ class LocalSealManager(SealManager):
             raise InvalidRequest("'key' must be specified in request body as JSON, or 'reset' set to true")
         if not self.barrier.sealed:
             return await self.status()
+        self._check_seal_type(config)
         share = decode_share(key)
         if any(secrets.compare_digest(share, have) for have in self._shares):
             raise InvalidRequest("given key has already been provided during this generation operation")
         self._shares.append(share)
         if not self._nonce:
             self._nonce = str(uuid.UUID(bytes=self._random(16)))
-        if len(self._shares) < config.secret_threshold:
+        recovery = self._auto is not None
+        if len(self._shares) < (config.recovery_threshold if recovery else config.secret_threshold):
             return await self.status()
         shares, self._shares, self._nonce = self._shares, [], ""
-        await self._unseal_with(shares, config)
+        if recovery:
+            # Vault's behaviour under auto-unseal: a quorum of recovery keys
+            # authorises the unseal, and the seal itself decrypts the key.
+            await self._check_recovery_key(shares, config)
+            await self._unseal_through_seal()
+        else:
+            await self._unseal_with(shares, config)
         return await self.status()
 
     async def _unseal_with(self, shares: list[bytes], config: SealConfig) -> None:
@@ -309,7 +468,12 @@ class LocalSealManager(SealManager):
     async def generate_root_status(self) -> dict[str, Any]:
         return await self.ceremonies.generate_root_status()
 
+    def _refuse_ceremony_under_auto_seal(self, name: str) -> None:
+        if self._auto is not None:
+            raise InvalidRequest(f"{name} with recovery keys (auto-unseal) is not supported yet")
+
     async def generate_root_start(self, otp: str | None, pgp_key: str | None) -> dict[str, Any]:
+        self._refuse_ceremony_under_auto_seal("generate-root")
         return await self.ceremonies.generate_root_start(otp, pgp_key)
 
     async def generate_root_update(self, key: str | None, nonce: str | None) -> dict[str, Any]:
@@ -324,6 +488,7 @@ class LocalSealManager(SealManager):
     async def rekey_start(
         self, secret_shares: int, secret_threshold: int, require_verification: bool = False
     ) -> dict[str, Any]:
+        self._refuse_ceremony_under_auto_seal("rekey")
         return await self.ceremonies.rekey_start(secret_shares, secret_threshold, require_verification)
 
     async def rekey_update(self, key: str | None, nonce: str | None) -> dict[str, Any]:

@@ -96,14 +96,17 @@ class SealedSystemEndpoints:
         for unsupported in ("pgp_keys", "root_token_pgp_key"):
             if data.get(unsupported):
                 raise InvalidRequest(f"{unsupported} is not supported yet")
-        for auto_only in ("recovery_shares", "recovery_threshold", "stored_shares"):
-            if data.get(auto_only):
-                raise InvalidRequest(f"{auto_only} applies only to auto-unseal, which is not configured")
-        if "secret_shares" not in data or "secret_threshold" not in data:
+        if data.get("stored_shares") and not data.get("recovery_shares"):
+            raise InvalidRequest("stored_shares applies only to auto-unseal, which is not configured")
+        # The seal manager knows whether an auto seal is configured: it refuses
+        # recovery_* under shamir, and ignores secret_* under an auto seal (as Vault does).
+        recovery_shares = coerce(T.INT, data.get("recovery_shares") or 0, "recovery_shares")
+        recovery_threshold = coerce(T.INT, data.get("recovery_threshold") or 0, "recovery_threshold")
+        if not recovery_shares and ("secret_shares" not in data or "secret_threshold" not in data):
             raise InvalidRequest("secret_shares and secret_threshold are required")
-        shares = coerce(T.INT, data["secret_shares"], "secret_shares")
-        threshold = coerce(T.INT, data["secret_threshold"], "secret_threshold")
-        return await self.core.seal_manager.initialize(shares, threshold)
+        shares = coerce(T.INT, data.get("secret_shares", 1), "secret_shares")
+        threshold = coerce(T.INT, data.get("secret_threshold", 1), "secret_threshold")
+        return await self.core.seal_manager.initialize(shares, threshold, recovery_shares, recovery_threshold)
 
     async def _health(self, query: dict[str, Any]) -> Response:
         status = await self.core.seal_manager.status()

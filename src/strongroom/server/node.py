@@ -22,6 +22,7 @@ from strongroom.crypto.barrier import Barrier
 from strongroom.crypto.view import StorageView
 from strongroom.http.app import VaultApp
 from strongroom.http.limits import RequestLimits
+from strongroom.sdk.seal import Seal
 from strongroom.sdk.storage import StorageBackend
 from strongroom.sdk.system import Clock
 from strongroom.server.audit_setup import close_audit, install_audit, reopen_audit
@@ -41,8 +42,10 @@ async def mint_root_token(barrier: Barrier, token_id: str | None) -> str:
     return token
 
 
-def local_seal_manager(barrier: Barrier, on_key: KeyListener, storage_type: str) -> LocalSealManager:
-    """The node's authoritative seal, with real time and randomness."""
+def local_seal_manager(
+    barrier: Barrier, on_key: KeyListener, storage_type: str, auto_seal: Seal | None = None
+) -> LocalSealManager:
+    """The node's authoritative seal, with real time and randomness (and the configured auto seal, if any)."""
     return LocalSealManager(
         barrier,
         mint_root_token=mint_root_token,
@@ -50,6 +53,7 @@ def local_seal_manager(barrier: Barrier, on_key: KeyListener, storage_type: str)
         random_bytes=os.urandom,
         clock=time.time,
         storage_type=storage_type,
+        auto_seal=auto_seal,
     )
 
 

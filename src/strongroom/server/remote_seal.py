@@ -16,9 +16,17 @@ class RemoteSealManager(SealManager):
         result: dict[str, Any] = await self._channel.call("seal_status")
         return result
 
-    async def initialize(self, secret_shares: int, secret_threshold: int) -> dict[str, Any]:
+    async def initialize(
+        self, secret_shares: int, secret_threshold: int, recovery_shares: int = 0, recovery_threshold: int = 0
+    ) -> dict[str, Any]:
         result: dict[str, Any] = await self._channel.call(
-            "init", {"secret_shares": secret_shares, "secret_threshold": secret_threshold}
+            "init",
+            {
+                "secret_shares": secret_shares,
+                "secret_threshold": secret_threshold,
+                "recovery_shares": recovery_shares,
+                "recovery_threshold": recovery_threshold,
+            },
         )
         return result
 

@@ -10,6 +10,7 @@ from strongroom.core.alerts import report
 from strongroom.core.alerts.signals import SEALED
 from strongroom.core.seal import KeyEvent
 from strongroom.crypto.barrier import Barrier
+from strongroom.sdk.seal import Seal
 from strongroom.server.alerts_setup import single_process_service
 from strongroom.server.banner import print_dev_banner
 from strongroom.server.metrics_setup import metrics_running, timed_storage
@@ -20,7 +21,9 @@ from strongroom.server.settings import NodeSettings
 log = logging.getLogger("strongroom.server")
 
 
-async def run_single(settings: NodeSettings, alerts: AlertsConfig | None = None) -> int:
+async def run_single(
+    settings: NodeSettings, alerts: AlertsConfig | None = None, auto_seal: Seal | None = None
+) -> int:
     sockets = [bind_listener(listener) for listener in settings.listeners]
     physical = timed_storage(make_storage(settings.storage_type, settings.storage_options), settings.storage_type)
     await physical.open()
@@ -31,7 +34,7 @@ async def run_single(settings: NodeSettings, alerts: AlertsConfig | None = None)
             report(SEALED)
         await apply_key_event(core, event)
 
-    seal = local_seal_manager(barrier, on_key, settings.storage_type)
+    seal = local_seal_manager(barrier, on_key, settings.storage_type, auto_seal)
     core = build_core(settings, physical, seal, barrier)
     alert_service = single_process_service(alerts or AlertsConfig(), core)
     try:
@@ -39,6 +42,8 @@ async def run_single(settings: NodeSettings, alerts: AlertsConfig | None = None)
             result = await seal.initialize_with_token(1, 1, settings.dev_root_token)
             await seal.unseal_with_keys(result.keys)
             print_dev_banner(settings, result.keys[0], result.root_token)
+        else:
+            await seal.auto_unseal()  # logs why when it cannot; the server stays up, sealed
         async with metrics_running(core):
             await serve(core, settings, sockets)
         await alert_service.flush(5)

@@ -29,6 +29,7 @@ from strongroom.core.seal import KeyEvent
 from strongroom.core.seal_ipc import CEREMONY_OPS, ceremony_call
 from strongroom.crypto.barrier import Barrier
 from strongroom.errors import InvalidRequest
+from strongroom.sdk.seal import Seal
 from strongroom.server import alerts_setup
 from strongroom.server.ipc import Channel
 from strongroom.server.metrics_setup import NodeMetricsDir
@@ -51,7 +52,9 @@ class WorkerHandle:
 
 
 class Supervisor:
-    def __init__(self, settings: NodeSettings, alerts: AlertsConfig | None = None) -> None:
+    def __init__(
+        self, settings: NodeSettings, alerts: AlertsConfig | None = None, auto_seal: Seal | None = None
+    ) -> None:
         self.settings = settings
         # The node's alert detector and quota table live here, once (see server.alerts_setup).
         self.alerts = alerts_setup.build_service(
@@ -67,7 +70,7 @@ class Supervisor:
         ]
         self.physical = make_storage(settings.storage_type, settings.storage_options)
         self.barrier = Barrier(self.physical)
-        self.seal = local_seal_manager(self.barrier, self._broadcast, settings.storage_type)
+        self.seal = local_seal_manager(self.barrier, self._broadcast, settings.storage_type, auto_seal)
         self.workers = [WorkerHandle(i) for i in range(settings.worker_count())]
         self._stopping = False
         self._key_lock = asyncio.Lock()
@@ -89,7 +92,10 @@ class Supervisor:
             if op == "seal_status":
                 return await self.seal.status()
             if op == "init":
-                return await self.seal.initialize(int(args["secret_shares"]), int(args["secret_threshold"]))
+                return await self.seal.initialize(
+                    int(args["secret_shares"]), int(args["secret_threshold"]),
+                    int(args.get("recovery_shares", 0)), int(args.get("recovery_threshold", 0)),
+                )
             if op == "unseal":
                 return await self.seal.unseal(args.get("key"), bool(args.get("reset")))
             if op == "seal":
@@ -187,6 +193,7 @@ class Supervisor:
             loop.add_signal_handler(sig, stop.set)
         loop.add_signal_handler(signal.SIGHUP, self._forward_hangup)
         watchers = [asyncio.create_task(self._watch(w)) for w in self.workers]
+        await self.seal.auto_unseal()  # workers that are ready later get the key on "ready"
         await stop.wait()
         self._stopping = True
         await self.alerts.flush(5)  # while workers still run: they count the alerts metric
@@ -210,8 +217,10 @@ class Supervisor:
         return 0
 
 
-async def run_supervisor(settings: NodeSettings, alerts: AlertsConfig | None = None) -> int:
-    supervisor = Supervisor(settings, alerts)
+async def run_supervisor(
+    settings: NodeSettings, alerts: AlertsConfig | None = None, auto_seal: Seal | None = None
+) -> int:
+    supervisor = Supervisor(settings, alerts, auto_seal)
     try:
         return await supervisor.run()
     finally:
