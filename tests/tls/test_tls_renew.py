@@ -18,8 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from tests.tls.tls_harness import client_context, handshake, port_of, running, server_files, tls_server_process
 
 from strongroom.cli.commands.tls_bootstrap import bootstrap
-from strongroom.cli.commands.tls_renew import issue_request, renewal_due, renewed_files
-from strongroom.cli.errors import LocalError
+from strongroom.server.tls_renewal import RenewalError, issue_request, renewal_due, renewed_files
 
 DAY = datetime.timedelta(days=1)
 
@@ -46,7 +45,7 @@ def test_a_key_that_does_not_match_the_certificate_is_not_written() -> None:
         "private_key": other.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()).decode(),
     }
-    with pytest.raises(LocalError, match="does not match"):
+    with pytest.raises(RenewalError, match="does not match"):
         renewed_files(answer)
 
 

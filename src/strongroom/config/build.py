@@ -38,6 +38,13 @@ from strongroom.config.model import (
     ServerConfig,
     StorageConfig,
 )
+from strongroom.config.tls_renew import (
+    REQUIRED,
+    TLS_RENEW_KEYS,
+    TLS_RENEW_VALUES,
+    TLSAutoRenewConfig,
+    make_tls_renew_config,
+)
 from strongroom.config.values import (
     ValueProblem,
     as_bool,
@@ -74,6 +81,7 @@ _TOP_LEVEL = frozenset(
         "workers",
         "key_rotation_max_operations",
         "user_lockout",
+        "tls_auto_renew",
     }
 )
 _TCP_KEYS = frozenset(
@@ -328,6 +336,24 @@ class _Builder:
             )
         return MappingProxyType(blocks)
 
+    def tls_auto_renew(self, top: _Scope, data: Mapping[str, object]) -> TLSAutoRenewConfig | None:
+        """The ``tls_auto_renew { ... }`` block (see config/tls_renew.py), or None without one."""
+        if "tls_auto_renew" not in data:
+            return None
+        raw = data["tls_auto_renew"]
+        if isinstance(raw, list):
+            raise self.error(top, "tls_auto_renew: only one tls_auto_renew block is allowed", "tls_auto_renew")
+        if not isinstance(raw, dict):
+            raise self.error(top, f"tls_auto_renew: expected a block, got {kind(raw)}", "tls_auto_renew")
+        scope = _Scope(("tls_auto_renew",), 0, "tls_auto_renew")
+        self.check_keys(scope, raw, TLS_RENEW_KEYS, frozenset())
+        for required in REQUIRED:
+            if required not in raw:
+                raise self.error(scope, f"{required} is required")
+        values = {name: self.value(scope, raw, name, convert, default)
+                  for name, (convert, default) in TLS_RENEW_VALUES.items()}
+        return make_tls_renew_config(values)
+
     def telemetry(self, top: _Scope, data: Mapping[str, object]) -> Mapping[str, object]:
         raw = data.get("telemetry", {})
         if isinstance(raw, list):
@@ -367,6 +393,7 @@ class _Builder:
             telemetry=self.telemetry(top, data),
             alerts=self.alerts(top, data),
             user_lockout=self.user_lockout(top, data),
+            tls_auto_renew=self.tls_auto_renew(top, data),
             unauthenticated_metrics_access=self.unauthenticated_metrics_access(top, data),
             key_rotation_max_operations=self.value(top, data, "key_rotation_max_operations", _rotation_limit, None),
             pid_file=self.value(top, data, "pid_file", _optional_path, None),

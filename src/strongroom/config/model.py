@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from strongroom.config.alerts import AlertsConfig
+from strongroom.config.tls_renew import TLSAutoRenewConfig
 
 DEFAULT_LEASE_TTL = 768 * 3600
 DEFAULT_MAX_REQUEST_SIZE = 32 * 1024 * 1024
@@ -105,6 +106,8 @@ class ServerConfig:
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     #: The ``user_lockout`` blocks by label ("all" or a method type), values validated (``config.lockout``).
     user_lockout: Mapping[str, Mapping[str, object]] = field(default_factory=lambda: MappingProxyType({}))
+    #: The ``tls_auto_renew { ... }`` block (``strongroom.config.tls_renew``); None without one.
+    tls_auto_renew: TLSAutoRenewConfig | None = None
     unauthenticated_metrics_access: bool = False
     key_rotation_max_operations: int | None = None
     pid_file: str | None = None
