@@ -92,7 +92,9 @@ def run_server(
     if settings.worker_count() == 1:
         from strongroom.server.single import run_single
 
-        return uvloop.run(with_auto_renew(renew, settings.listeners, run_single(settings, config.alerts if config is not None else None)))
+        node = run_single(settings, config.alerts if config is not None else None)
+        return uvloop.run(with_auto_renew(renew, settings.listeners, node))
     from strongroom.server.supervisor import run_supervisor
 
-    return uvloop.run(with_auto_renew(renew, settings.listeners, run_supervisor(settings, config.alerts if config is not None else None)))
+    supervised = run_supervisor(settings, config.alerts if config is not None else None)
+    return uvloop.run(with_auto_renew(renew, settings.listeners, supervised))
