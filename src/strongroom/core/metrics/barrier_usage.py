@@ -38,6 +38,7 @@ from typing import Any
 import orjson
 
 from strongroom.core import telemetry
+from strongroom.core.metrics.buffer import BUFFER
 from strongroom.crypto.barrier import Barrier, KeyStatus
 from strongroom.errors import StrongroomError
 from strongroom.sdk.storage import Precondition, TxnOp, retry_on_conflict
@@ -120,7 +121,8 @@ class BarrierUsage:
         if status is None:
             return
         if status.encryptions > self._counted:
-            telemetry.BARRIER_ENCRYPTIONS.inc(status.encryptions - self._counted)
+            # Buffered like the request metrics: a direct inc is a locked write into a shared file.
+            BUFFER.inc(telemetry.BARRIER_ENCRYPTIONS, status.encryptions - self._counted)
             self._counted = status.encryptions
         if status.encryptions - self._flushed >= self.flush_every and not self._lock.locked():
             task = asyncio.get_running_loop().create_task(self._flush_in_background())
