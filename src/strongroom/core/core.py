@@ -30,6 +30,7 @@ from strongroom.core.hooks import (
     RequestRecord,
     notify,
 )
+from strongroom.core.leases import ExpirationManager
 from strongroom.core.lockout import LockoutDefaults, LoginLockout
 from strongroom.core.mount_manager import MountManager
 from strongroom.core.password_policies.store import PasswordPolicyStore
@@ -44,7 +45,7 @@ from strongroom.core.tokens.store import TokenEntry, TokenStore
 from strongroom.crypto.barrier import Barrier
 from strongroom.crypto.view import StorageView
 from strongroom.errors import InvalidRequest, NotFound, PermissionDenied, Sealed, StrongroomError
-from strongroom.sdk.logical import Caller, LogicalBackend, Operation, Request, Response
+from strongroom.sdk.logical import Caller, LogicalBackend, Operation, Request, Response, issues_leases
 from strongroom.sdk.system import Clock, RandomBytes, SystemView
 
 if TYPE_CHECKING:
@@ -142,6 +143,11 @@ class Core:
         # salted hashes), so they are cached per process while storage is unchanged.
         self.token_cache = RevisionCache(StorageView(barrier, "sys/token/"))
         self.tokens = TokenStore(self.token_cache, clock=clock, random_bytes=random_bytes)
+        #: Leases of dynamic secrets (``strongroom.core.leases``); a revoked token takes its leases along.
+        self.leases = ExpirationManager(
+            StorageView(barrier, "sys/expire/"), self._lease_backend, clock=clock, random_bytes=random_bytes
+        )
+        self.tokens.on_revoke.append(lambda entry: self.leases.revoke_token(entry.id_hash))
         self._revision: int | None = None
         self.policies = PolicyStore(StorageView(barrier, "sys/policy/"))
         self.mounts = MountManager(self)
@@ -194,6 +200,7 @@ class Core:
         self.quotas.clear()
         self.acls.invalidate()
         self.token_cache.invalidate()
+        self.leases.index.forget()
         self._generation = None
         self._revision = None
 
@@ -359,6 +366,11 @@ class Core:
         await self.audit.log_request(event)
         try:
             response = await backend.handle(req)
+            if response is not None and response.secret is not None and issues_leases(backend):
+                token_hash = event.token.id_hash if event.token is not None else ""
+                await self.leases.register(
+                    req.mount_point, req.path, response.secret, backend.ctx.system, token_hash
+                )
             # Only a login (a path the backend declares unauthenticated) gets a token minted. An
             # authenticated answer carrying auth without a token, such as renew-accessor, must not:
             # minting there would hand the caller a token with somebody else's policies.
@@ -376,6 +388,13 @@ class Core:
         event.response = response
         await self.audit.log_response(event)
         return response
+
+    def _lease_backend(self, mount: str) -> tuple[LogicalBackend, SystemView] | None:
+        """The backend mounted exactly at ``mount`` and its system view, for the expiration manager."""
+        matched = self.mounts.router.match(mount)
+        if matched is None or matched[0].entry.route_prefix != mount:
+            return None
+        return matched[0].backend, matched[0].system
 
     async def _audit_refusal(self, event: AuditEvent, error: StrongroomError) -> None:
         """A refused request is on record too: request and response, both carrying the error."""

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from strongroom import __version__
 from strongroom.core.alerts.sys_paths import alert_paths
+from strongroom.core.leases.sys_paths import SUDO_PATHS as LEASE_SUDO_PATHS
+from strongroom.core.leases.sys_paths import lease_paths
 from strongroom.core.lockout.sys_paths import locked_users_paths
 from strongroom.core.metrics.endpoint import metrics_paths
 from strongroom.core.mounts import MountEntry
@@ -147,7 +149,7 @@ class SystemBackend(FrameworkBackend):
     def sudo_paths(self) -> list[str]:
         from strongroom.core.audit.endpoints import SUDO_PATHS as AUDIT_SUDO_PATHS
 
-        return [r"auth/.+", "seal", "rotate", "rotate/keyring", *AUDIT_SUDO_PATHS]
+        return [r"auth/.+", "seal", "rotate", "rotate/keyring", *AUDIT_SUDO_PATHS, *LEASE_SUDO_PATHS]
 
     def paths(self) -> list[Path]:
         # Imported here: the audit endpoints use this module's answer shapes.
@@ -182,6 +184,7 @@ class SystemBackend(FrameworkBackend):
             *metrics_paths(self.core),
             *audit_paths(self.core),
             *locked_users_paths(self.core),
+            *lease_paths(self.core.leases),
             *password_policy_paths(self.core),
             Path("internal/ui/mounts", {R: self._ui_mounts}),
             Path("internal/ui/mounts/(?P<path>.+)", {R: self._ui_mount}),

@@ -46,7 +46,7 @@ def render_outcome(outcome: Outcome) -> tuple[int, Headers, bytes]:
     lease = resp.secret
     body = {
         "request_id": outcome.request_id,
-        "lease_id": "",
+        "lease_id": lease.lease_id if lease else "",
         "renewable": bool(lease and lease.renewable),
         "lease_duration": lease.ttl if lease else 0,
         "data": resp.data,

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from strongroom.errors import InvalidRequest, UnsupportedOperation
 from strongroom.sdk.storage import StorageBackend
 from strongroom.sdk.system import SystemView
 
@@ -86,6 +87,24 @@ class LeaseOptions:
     max_ttl: int = 0
     renewable: bool = True
     internal: dict[str, Any] = field(default_factory=dict)
+    #: Set by the core once it registered the lease (backends leave it empty); rendered as ``lease_id``.
+    lease_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SecretLease:
+    """A lease as its issuing backend sees it on renewal and revocation (``strongroom.core.leases``).
+
+    ``path`` is relative to the mount (the request path that issued the secret);
+    ``internal`` is what the backend put in ``LeaseOptions.internal`` at issue.
+    Times are seconds since the epoch on the core's clock.
+    """
+
+    lease_id: str
+    path: str
+    internal: Mapping[str, Any]
+    issue_time: float
+    expire_time: float
 
 
 @dataclass(slots=True)
@@ -163,6 +182,11 @@ class BackendContext:
     config: dict[str, Any] = field(default_factory=dict)
 
 
+def issues_leases(backend: LogicalBackend) -> bool:
+    """Whether ``backend`` implements lease revocation (its class overrides ``revoke_secret``)."""
+    return type(backend).revoke_secret is not LogicalBackend.revoke_secret
+
+
 class LogicalBackend(abc.ABC):
     """A secrets engine or an auth method. One instance per mount."""
 
@@ -204,6 +228,25 @@ class LogicalBackend(abc.ABC):
         on success, and sets ``Request.login_locked`` on logins of a locked principal.
         """
         return None
+
+    async def revoke_secret(self, lease: SecretLease) -> None:
+        """Revoke what ``lease`` stands for (drop the database user, revoke the certificate).
+
+        A backend whose class overrides this method gets a lease registered by
+        the core for every response carrying ``Response.secret``; one that does
+        not (KV's refresh hint) gets none. Called at most once per lease by the
+        expiration manager, from any process sharing storage; raise to report a
+        failure (the manager retries with backoff). Must be idempotent on what
+        it touches: a crash after it returned may make it run once more.
+        """
+        raise UnsupportedOperation("this backend does not issue leases")
+
+    async def renew_secret(self, lease: SecretLease, increment: int) -> LeaseOptions:
+        """New terms for a renewable lease (``ttl`` 0: the mount default). The core clamps to the max TTL.
+
+        The default refuses: a backend opts in to renewal by overriding it.
+        """
+        raise InvalidRequest("lease is not renewable")
 
     async def existence(self, req: Request) -> bool | None:
         """For a write: does the target exist? ``None`` means "not tracked" (always ``update``)."""
