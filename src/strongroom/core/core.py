@@ -42,6 +42,8 @@ from strongroom.core.registry import Registry
 from strongroom.core.seal import SealManager
 from strongroom.core.sys_sealed import SealedSystemEndpoints
 from strongroom.core.tokens.store import TokenEntry, TokenStore
+from strongroom.core.wrapping import WrapInfo, WrappingStore, is_wrappable, is_wrapping_token
+from strongroom.core.wrapping.paths import SELF_SERVED_PATHS
 from strongroom.crypto.barrier import Barrier
 from strongroom.crypto.view import StorageView
 from strongroom.errors import InvalidRequest, NotFound, PermissionDenied, Sealed, StrongroomError
@@ -82,6 +84,8 @@ class IncomingRequest:
     namespace: str = ""
     #: The TLS client certificate the listener's handshake verified (PEM), "" without one.
     peer_certificate: str = ""
+    #: The response-wrapping TTL in seconds from ``X-Vault-Wrap-TTL`` (0: answer unwrapped).
+    wrap_ttl: int = 0
 
 
 @dataclass
@@ -94,10 +98,14 @@ class Outcome:
     operation: Operation = Operation.READ
     #: Extra response headers (rate-limit quota headers when enabled).
     headers: dict[str, str] = field(default_factory=dict)
+    #: Set when the answer was wrapped: the client gets this instead of the answer (``response`` is empty).
+    wrap_info: WrapInfo | None = None
 
     @property
     def status(self) -> int:
         """The HTTP status this outcome is answered with (Vault's rules, decided here once)."""
+        if self.wrap_info is not None:
+            return 200
         resp = self.response
         if resp is None:
             return 204
@@ -148,6 +156,9 @@ class Core:
             StorageView(barrier, "sys/expire/"), self._lease_backend, clock=clock, random_bytes=random_bytes
         )
         self.tokens.on_revoke.append(lambda entry: self.leases.revoke_token(entry.id_hash))
+        #: Response wrapping; a revoked wrapping token (used, expired) takes its wrapped answer along.
+        self.wrapping = WrappingStore(StorageView(barrier, "sys/wrapping/"), self.tokens, self.system)
+        self.tokens.on_revoke.append(self.wrapping.forget)
         self._revision: int | None = None
         self.policies = PolicyStore(StorageView(barrier, "sys/policy/"))
         self.mounts = MountManager(self)
@@ -319,11 +330,14 @@ class Core:
             mount_accessor=entry.accessor,
             request_id=request_id,
             peer_certificate=incoming.peer_certificate,
+            wrap_ttl=incoming.wrap_ttl,
         )
         event = AuditEvent(request=req, mount=entry, client_token=incoming.token)
         quota_headers.update(await self._check_quota(path, incoming.remote_addr, event))
 
-        if _matches_any(backend.unauthenticated_paths(), rel_path):
+        if _matches_any(backend.unauthenticated_paths(), rel_path) or _names_own_wrapping_token(
+            entry.type, rel_path, incoming
+        ):
             req.unauthenticated = True
             if entry.kind == "auth":
                 record.login_method = entry.type
@@ -359,7 +373,7 @@ class Core:
                     await self.tokens.revoke_tree(token_entry)
         if response is not None and response.tags:
             record.tags.update(response.tags)
-        return Outcome(response, request_id, entry.type, req.operation)
+        return Outcome(response, request_id, entry.type, req.operation, wrap_info=event.wrap_info)
 
     async def _serve(self, backend: LogicalBackend, req: Request, event: AuditEvent) -> Response | None:
         """Audit the request, run the backend, mint a login token, audit the answer (fail closed)."""
@@ -381,6 +395,13 @@ class Core:
                 raise PermissionDenied()
             if req.unauthenticated and response is not None and auth is not None and not auth.client_token:
                 await self._mint_login_token(response, event.mount.route_prefix)
+            if req.wrap_ttl > 0 and is_wrappable(response):
+                assert response is not None
+                # Audited as Vault does: the wrap_info (token HMAC'd), never the wrapped data.
+                event.wrap_info = await self.wrapping.wrap(
+                    response, ttl=req.wrap_ttl, creation_path=req.wrap_creation_path or req.mount_point + req.path
+                )
+                response = Response(status=200)
         except StrongroomError as exc:
             event.error = exc
             await self.audit.log_response(event)
@@ -429,8 +450,11 @@ class Core:
         )
         if req.operation is Operation.UPDATE and await backend.existence(req) is False:
             req.operation = Operation.CREATE
+        if is_wrapping_token(token_entry):
+            # Its one use is spent already: a wrapping token used anywhere else is gone, as in Vault.
+            raise PermissionDenied()
         acl = await self.acls.for_policies(token_entry.policies)
-        decision = acl.authorize(req.operation.value, path, req.data)
+        decision = acl.authorize(req.operation.value, path, req.data, wrap_ttl=req.wrap_ttl or None)
         if not decision.allowed:
             log.info("permission denied: %s %s (%s)", req.operation.value, path, decision.reason)
             raise PermissionDenied()
@@ -470,3 +494,13 @@ class Core:
 
 def _matches_any(patterns: Any, path: str) -> bool:
     return any(re.fullmatch(p, path) for p in patterns)
+
+
+def _names_own_wrapping_token(mount_type: str, rel_path: str, incoming: IncomingRequest) -> bool:
+    """An unwrap or wrapping lookup whose wrapping token is the client token (no ``token`` in the body).
+
+    Served without the ACL, as Vault's built-in response-wrapping policy allows: the
+    handler accepts the client token only if it is a live wrapping token (else Vault's
+    400 "wrapping token is not valid or does not exist") and consumes it on unwrap.
+    """
+    return mount_type == "system" and rel_path in SELF_SERVED_PATHS and not incoming.data.get("token")

@@ -19,6 +19,7 @@ from strongroom.sdk.logical import Request, Response
 if TYPE_CHECKING:
     from strongroom.core.mounts import MountEntry
     from strongroom.core.tokens.store import TokenEntry
+    from strongroom.core.wrapping.info import WrapInfo
 
 log = logging.getLogger("strongroom.core")
 
@@ -33,6 +34,8 @@ class AuditEvent:
     client_token: str = ""
     response: Response | None = None
     error: StrongroomError | None = None
+    #: Set when the answer was wrapped (``response`` is then empty: the wrapped data is never audited).
+    wrap_info: WrapInfo | None = None
 
 
 class AuditBroker(Protocol):

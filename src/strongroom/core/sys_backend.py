@@ -23,6 +23,8 @@ from strongroom.core.password_policies.sys_paths import password_policy_paths
 from strongroom.core.policy.acl import ACL
 from strongroom.core.quotas.sys_paths import quota_paths
 from strongroom.core.sys_sealed import json_response
+from strongroom.core.wrapping.paths import UNAUTHENTICATED_PATHS as WRAPPING_UNAUTHENTICATED_PATHS
+from strongroom.core.wrapping.paths import wrapping_paths
 from strongroom.errors import InvalidRequest, NotFound, PermissionDenied
 from strongroom.sdk.fields import Field, FieldData
 from strongroom.sdk.fields import FieldType as T
@@ -185,6 +187,7 @@ class SystemBackend(FrameworkBackend):
             *audit_paths(self.core),
             *locked_users_paths(self.core),
             *lease_paths(self.core.leases),
+            *wrapping_paths(self.core),
             *password_policy_paths(self.core),
             Path("internal/ui/mounts", {R: self._ui_mounts}),
             Path("internal/ui/mounts/(?P<path>.+)", {R: self._ui_mount}),
@@ -327,7 +330,7 @@ class SystemBackend(FrameworkBackend):
 
     def unauthenticated_paths(self) -> list[str]:
         # As in Vault: reachable without the ACL, but the handler checks the token itself.
-        return ["internal/ui/mounts", "internal/ui/mounts/.+"]
+        return ["internal/ui/mounts", "internal/ui/mounts/.+", *WRAPPING_UNAUTHENTICATED_PATHS]
 
     async def _caller_acl(self, req: Request) -> ACL:
         entry = await self.core.tokens.lookup(req.client_token) if req.client_token else None

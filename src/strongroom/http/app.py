@@ -19,6 +19,7 @@ from strongroom.core.core import IncomingRequest, Outcome
 from strongroom.errors import InvalidRequest, PayloadTooLarge, StrongroomError, UnsupportedOperation
 from strongroom.http.limits import RequestLimits, check_json_shape
 from strongroom.http.render import render_outcome
+from strongroom.sdk.fields import parse_duration
 from strongroom.sdk.logical import Operation
 
 log = logging.getLogger("strongroom.http")
@@ -82,6 +83,7 @@ class VaultApp:
         query = _query(scope.get("query_string", b""))
         token = ""
         namespace = ""
+        wrap_ttl = 0
         content_length = -1
         content_type = b""
         for name, value in scope["headers"]:
@@ -91,9 +93,8 @@ class VaultApp:
                 token = value[7:].decode("latin-1").strip()
             elif name == b"x-vault-namespace":
                 namespace = value.decode("latin-1")
-            elif name == b"x-vault-wrap-ttl" and value.strip():
-                # Answering unwrapped would hand the secret to whoever relays the response.
-                raise InvalidRequest("response wrapping (X-Vault-Wrap-TTL) is not supported yet")
+            elif name == b"x-vault-wrap-ttl":
+                wrap_ttl = _wrap_ttl(value)
             elif name == b"content-type":
                 content_type = value
             elif name == b"content-length":
@@ -127,6 +128,7 @@ class VaultApp:
             remote_addr=client[0] if client else "",
             namespace=namespace.strip(),
             peer_certificate=_peer_certificate(scope),
+            wrap_ttl=wrap_ttl,
         )
 
     async def _read_body(self, receive: Receive) -> bytes:
@@ -168,6 +170,21 @@ def _check_merge_patch(content_type: bytes) -> None:
     err = StrongroomError(message)
     err.status = 415
     raise err
+
+
+def _wrap_ttl(value: bytes) -> int:
+    """Seconds from ``X-Vault-Wrap-TTL`` (a Vault duration: ``60``, ``90s``, ``5m``); empty means none.
+
+    A value that does not parse is a 400 rather than an unwrapped answer: answering in
+    clear would hand the secret to whoever relays the response.
+    """
+    text = value.decode("latin-1").strip()
+    if not text:
+        return 0
+    ttl = parse_duration(text, "X-Vault-Wrap-TTL")
+    if ttl <= 0:
+        raise InvalidRequest("invalid X-Vault-Wrap-TTL: the wrapping TTL must be greater than zero")
+    return ttl
 
 
 def _query(raw: bytes) -> dict[str, Any]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import orjson
 
 from strongroom.core.core import Outcome
+from strongroom.core.wrapping import WrapInfo
 from strongroom.sdk.logical import Auth, Operation
 
 Headers = list[tuple[bytes, bytes]]
@@ -31,7 +33,37 @@ def auth_json(auth: Auth) -> dict[str, Any]:
     }
 
 
+def wrap_info_json(info: WrapInfo) -> dict[str, Any]:
+    """Vault's ``wrap_info`` block (``creation_time`` in RFC 3339, UTC)."""
+    created = dt.datetime.fromtimestamp(info.creation_time, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return {
+        "token": info.token,
+        "accessor": info.accessor,
+        "ttl": info.ttl,
+        "creation_time": created,
+        "creation_path": info.creation_path,
+        "wrapped_accessor": info.wrapped_accessor,
+    }
+
+
+def _wrapped_body(outcome: Outcome, info: WrapInfo) -> bytes:
+    """A wrapped answer: only the wrap_info, never the data, auth or lease it stands for."""
+    return orjson.dumps({
+        "request_id": outcome.request_id,
+        "lease_id": "",
+        "renewable": False,
+        "lease_duration": 0,
+        "data": None,
+        "wrap_info": wrap_info_json(info),
+        "warnings": None,
+        "auth": None,
+        "mount_type": outcome.mount_type,
+    })
+
+
 def render_outcome(outcome: Outcome) -> tuple[int, Headers, bytes]:
+    if outcome.wrap_info is not None:
+        return 200, JSON_HEADERS, _wrapped_body(outcome, outcome.wrap_info)
     status = outcome.status
     resp = outcome.response
     if resp is None or status == 204:

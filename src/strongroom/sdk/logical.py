@@ -72,6 +72,13 @@ class Request:
     #: ``tls_client_ca_file``; backends that trust it (the ``cert`` auth method) verify it again
     #: against their own configuration.
     peer_certificate: str = ""
+    #: The response-wrapping TTL the client asked for (``X-Vault-Wrap-TTL``, seconds; 0: none).
+    #: The core wraps any answer with data, auth or a lease; backends only read it (``sys/wrapping/wrap``
+    #: refuses to answer without one). ``sys/wrapping/rewrap`` sets it, and ``wrap_creation_path``,
+    #: to wrap an answer again under its original terms.
+    wrap_ttl: int = 0
+    #: The ``creation_path`` of the wrapping token; "" means the request's own path.
+    wrap_creation_path: str = ""
 
     def require_storage(self) -> StorageBackend:
         if self.storage is None:

@@ -15,6 +15,7 @@ from typing import Any
 from strongroom.core.audit.hashing import Accessor, Fields, Hashed
 from strongroom.core.hooks import AuditEvent
 from strongroom.core.tokens.entry import TokenEntry
+from strongroom.core.wrapping.info import WrapInfo
 from strongroom.sdk.logical import Auth, Operation, Response
 
 ROOT_NAMESPACE = {"id": "root"}
@@ -124,6 +125,8 @@ def response_entry(event: AuditEvent, time: float, status: int, *, elide_lists: 
     resp = event.response
     if resp is not None and event.error is None:
         _describe_answer(response, resp, event, elide_lists)
+    if event.wrap_info is not None and event.error is None:
+        response["wrap_info"] = wrap_info_entry(event.wrap_info)
     entry: dict[str, Any] = {
         "type": "response",
         "time": rfc3339(time),
@@ -155,6 +158,20 @@ def _describe_answer(out: dict[str, Any], resp: Response, event: AuditEvent, eli
         out["data"] = Fields(data, clear)
     if resp.warnings:
         out["warnings"] = list(resp.warnings)
+
+
+def wrap_info_entry(info: WrapInfo) -> dict[str, Any]:
+    """``response.wrap_info`` of a wrapped answer: the token HMAC'd, the accessors hashed like accessors."""
+    out: dict[str, Any] = {
+        "token": Hashed(info.token),
+        "accessor": Accessor(info.accessor),
+        "ttl": info.ttl,
+        "creation_time": rfc3339(info.creation_time),
+        "creation_path": info.creation_path,
+    }
+    if info.wrapped_accessor:
+        out["wrapped_accessor"] = Accessor(info.wrapped_accessor)
+    return out
 
 
 def elide_list(data: dict[str, Any]) -> dict[str, Any]:
