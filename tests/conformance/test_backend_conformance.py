@@ -7,10 +7,12 @@ import time
 from typing import ClassVar
 
 from cryptography.hazmat.primitives.serialization import Encoding
+from tests.unit.auth.jwt.jwt_auth_harness import Issuer, ci_role, public_pem
 from tests.unit.auth.kubernetes.k8s_auth_harness import Cluster
 
 from strongroom.auth.approle import AppRoleBackend
 from strongroom.auth.cert import CertAuthBackend
+from strongroom.auth.jwt import JwtBackend
 from strongroom.auth.kubernetes import KubernetesBackend
 from strongroom.auth.userpass import UserpassBackend
 from strongroom.auth.userpass.hashing import Argon2Params, PasswordHashing
@@ -164,3 +166,24 @@ class TestCertAuthConformance(InmemConformance):
 
     def make_backend(self, ctx: BackendContext) -> LogicalBackend:
         return CertAuthBackend(ctx)
+
+
+_JWT = Issuer()
+
+
+class TestJwtAuthConformance(InmemConformance):
+    sample_paths: ClassVar[Samples] = (
+        (U, "config", {"jwt_validation_pubkeys": [public_pem(_JWT.keys["ec-1"])]}),
+        (R, "config", {}),
+        (U, "role/ci", ci_role()),
+        (R, "role/ci", {}),
+        (L, "role/", {}),
+        # Signed for the suite's manual clock (ManualClock starts at 1_800_000_000).
+        (U, "login", {"role": "ci", "jwt": _JWT.token(kid="ec-1", iat=1_800_000_000, nbf=1_800_000_000,
+                                                      exp=1_800_000_300)}),
+        (D, "role/ci", {}),
+    )
+    unsupported = (D, "login")
+
+    def make_backend(self, ctx: BackendContext) -> LogicalBackend:
+        return JwtBackend(ctx)
