@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -96,3 +97,10 @@ def test_a_policy_whose_tables_would_be_huge_is_refused() -> None:
     rules = tuple(CharsetRule(chr(ord("a") + i), 60) for i in range(4))
     with pytest.raises(InvalidRequest, match="too complex"):
         PasswordSampler(PasswordPolicy(length=1000, rules=(*rules, CharsetRule("xyz", 0))))
+
+
+def test_a_long_policy_with_several_minimums_is_refused_for_its_table_memory() -> None:
+    with pytest.raises(InvalidRequest, match="too complex"):
+        PasswordSampler(PasswordPolicy(length=1024, rules=DEFAULT_POLICY.rules))
+    unconstrained = PasswordSampler(PasswordPolicy(length=1024, rules=(CharsetRule("abc", 0),)))
+    assert len(unconstrained.generate(os.urandom)) == 1024

@@ -17,8 +17,9 @@ same draw, the character inside it. Every admitted password has probability
 ``1 / counts[length][0]``: the distribution is exactly uniform over the policy's
 passwords, whatever the overlap between charsets.
 
-The tables cost ``length * states * atoms`` big-integer operations, built once per
-policy. Policies whose tables would exceed :data:`MAX_WORK` are refused at write time.
+The tables cost ``length * states * atoms`` big-integer operations and
+``(length + 1) * states`` integers of memory, built once per policy. Policies whose
+tables would exceed :data:`MAX_WORK` or :data:`MAX_TABLE_BYTES` are refused at write time.
 """
 
 from __future__ import annotations
@@ -29,8 +30,11 @@ from strongroom.core.password_policies.model import PasswordPolicy
 from strongroom.errors import InternalError, InvalidRequest
 from strongroom.sdk.system import RandomBytes
 
-#: Upper bound on ``length * states * atoms`` (table size and build cost, about a second at most).
+#: Upper bound on ``length * states * atoms``: the build cost (about 0.3 s at the bound).
 MAX_WORK = 500_000
+#: Upper bound on the table's memory: ``(length + 1) * states`` integers of up to
+#: ``length * log2(alphabet)`` bits each (long passwords with several minimums grow fast).
+MAX_TABLE_BYTES = 8 * 1024 * 1024
 #: A fair random source rejects a draw with probability below 1/2; this many in a row means it is broken.
 _MAX_DRAWS = 128
 
@@ -66,7 +70,11 @@ class PasswordSampler:
             atoms.setdefault(tuple(ch in rule.charset for rule in constrained), []).append(ch)
         self._atoms = [("".join(chars), signature) for signature, chars in atoms.items()]
         states = math.prod(m + 1 for m in self._mins)
-        if policy.length * states * len(self._atoms) > MAX_WORK:
+        cell_bytes = math.ceil(policy.length * math.log2(len(policy.alphabet) + 1) / 8) + 28
+        if (
+            policy.length * states * len(self._atoms) > MAX_WORK
+            or (policy.length + 1) * states * cell_bytes > MAX_TABLE_BYTES
+        ):
             raise InvalidRequest("invalid password policy: the rules are too complex to generate from")
         strides = [math.prod(m + 1 for m in self._mins[:i]) for i in range(len(self._mins))]
         self._next = [[self._step(s, signature, strides) for _, signature in self._atoms] for s in range(states)]

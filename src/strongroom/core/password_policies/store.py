@@ -15,6 +15,7 @@ Absent names are not cached, so a probe for many names cannot grow the cache.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from dataclasses import dataclass
@@ -81,7 +82,7 @@ class PasswordPolicyStore:
         raw = await self._storage.get(name)
         if raw is None:
             return None
-        stored = self._decode(name, raw)
+        stored = await self._decode(name, raw)
         if generation == self._generation:
             self._cache[name] = stored
         return stored
@@ -89,7 +90,7 @@ class PasswordPolicyStore:
     async def put(self, name: str, text: str) -> StoredPasswordPolicy:
         """Create or replace a policy; invalid or unsatisfiable text raises :class:`InvalidRequest`, storing nothing."""
         name = checked_name(name)
-        stored = StoredPasswordPolicy(name, text, PasswordSampler(parse_password_policy(text)))
+        stored = StoredPasswordPolicy(name, text, await _build(text))
         await self._storage.put(name, json.dumps({"policy": text}).encode())
         self._cache[name] = stored
         self._generation += 1
@@ -119,7 +120,7 @@ class PasswordPolicyStore:
             raise NotFound(f"password policy {policy_name!r} does not exist")
         return stored.sampler.generate(self._random_bytes)
 
-    def _decode(self, name: str, raw: bytes) -> StoredPasswordPolicy:
+    async def _decode(self, name: str, raw: bytes) -> StoredPasswordPolicy:
         try:
             text = json.loads(raw)["policy"]
         except (ValueError, TypeError, KeyError):
@@ -127,7 +128,12 @@ class PasswordPolicyStore:
         if not isinstance(text, str):
             raise InternalError("a stored password policy entry is unreadable")
         try:
-            return StoredPasswordPolicy(name, text, PasswordSampler(parse_password_policy(text)))
+            return StoredPasswordPolicy(name, text, await _build(text))
         except InvalidRequest:
             # It was valid when written: failing now means storage or code drift. Fail closed.
             raise InternalError("a stored password policy no longer parses") from None
+
+
+async def _build(text: str) -> PasswordSampler:
+    """Parse and build off the event loop: a large policy's tables take up to a few tenths of a second."""
+    return await asyncio.to_thread(lambda: PasswordSampler(parse_password_policy(text)))
