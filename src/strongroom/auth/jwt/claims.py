@@ -1,7 +1,9 @@
 """The checks a verified JWT's claims must pass for a role, and what a login takes from them.
 
-Claim names are top-level keys, or JSON pointers (RFC 6901) when they start
-with ``/`` (``/repository/owner`` reaches a nested claim), as in Vault.
+Claim names in ``bound_claims``, ``claim_mappings`` and ``groups_claim`` are
+top-level keys, or JSON pointers (RFC 6901) when they start with ``/``
+(``/repository/owner`` reaches a nested claim), as in Vault; ``user_claim`` is
+a JSON pointer only when the role sets ``user_claim_json_pointer``.
 
 Claim values reach bindings and metadata only as text: a string as is, an
 integer as its decimal form, a boolean as ``true``/``false``. Floats, ``null``
@@ -148,7 +150,8 @@ def check_bound_claims(claims: dict[str, Any], role: JwtRole) -> None:
 
 def user_name(claims: dict[str, Any], role: JwtRole) -> str:
     """The value of the role's ``user_claim`` (the identity alias name); 403 when absent or not text."""
-    value = claim(claims, role.user_claim)
+    name = role.user_claim
+    value = claim(claims, name) if role.user_claim_json_pointer else claims.get(name, _MISSING)
     if value is _MISSING:
         raise TokenRejected(f"JWT claim {role.user_claim!r} (user_claim) is missing")
     text = as_text(value)

@@ -36,6 +36,7 @@ ROLE_FIELDS: dict[str, Field] = {
     "bound_claims_type": Field(FieldType.STRING, description="string (exact) or glob (* wildcards)."),
     "claim_mappings": Field(FieldType.STRING_MAP, description="Claim name -> token metadata key."),
     "user_claim": Field(FieldType.STRING, description="Claim naming the user (the identity alias)."),
+    "user_claim_json_pointer": Field(FieldType.BOOL, description="user_claim is a JSON pointer (/a/b)."),
     "groups_claim": Field(FieldType.STRING, description="Claim listing the user's groups."),
     "clock_skew_leeway": Field(FieldType.INT, description="Seconds of clock skew tolerated (-1: none)."),
     "expiration_leeway": Field(FieldType.INT, description="Seconds tolerated after exp (-1: none)."),
@@ -53,6 +54,7 @@ class JwtRole:
     bound_claims_type: str = "string"
     claim_mappings: dict[str, str] = field(default_factory=dict)
     user_claim: str = ""
+    user_claim_json_pointer: bool = False
     groups_claim: str = ""
     clock_skew_leeway: int = 0
     expiration_leeway: int = 0
@@ -68,6 +70,7 @@ class JwtRole:
             "bound_claims_type": self.bound_claims_type,
             "claim_mappings": dict(self.claim_mappings) or None,
             "user_claim": self.user_claim,
+            "user_claim_json_pointer": self.user_claim_json_pointer,
             "groups_claim": self.groups_claim,
             "clock_skew_leeway": self.clock_skew_leeway,
             "expiration_leeway": self.expiration_leeway,
@@ -94,7 +97,8 @@ class JwtRole:
             bound_subject=body["bound_subject"],
             bound_claims={k: tuple(v) for k, v in body["bound_claims"].items()},
             bound_claims_type=body["bound_claims_type"], claim_mappings=dict(body["claim_mappings"]),
-            user_claim=body["user_claim"], groups_claim=body["groups_claim"],
+            user_claim=body["user_claim"], user_claim_json_pointer=body["user_claim_json_pointer"],
+            groups_claim=body["groups_claim"],
             clock_skew_leeway=body["clock_skew_leeway"], expiration_leeway=body["expiration_leeway"],
             not_before_leeway=body["not_before_leeway"], token=TokenParams.from_json(body["token"]))
 
@@ -165,6 +169,8 @@ def role_changes(current: JwtRole | None, f: FieldData) -> JwtRole:
             if len(value) > _MAX_TEXT:
                 raise InvalidRequest(f"{name} is too long")
             changes[name] = value
+    if f.has("user_claim_json_pointer"):
+        changes["user_claim_json_pointer"] = bool(f.get("user_claim_json_pointer"))
     if f.has("bound_claims"):
         changes["bound_claims"] = _bound_claims(f.get("bound_claims"))
     if f.has("bound_claims_type"):

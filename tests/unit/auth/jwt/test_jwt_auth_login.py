@@ -63,12 +63,22 @@ def test_login_without_a_role_uses_the_default_role() -> None:
 def test_user_and_bound_claims_can_be_json_pointers_into_nested_claims() -> None:
     issuer = Issuer()
     mount = _mount({"jwt_validation_pubkeys": [public_pem(issuer.keys["rsa-1"])]},
-                   user_claim="/project/path", bound_claims={"/project/id": 7},
+                   user_claim="/project/path", user_claim_json_pointer=True, bound_claims={"/project/id": 7},
                    claim_mappings={"/project/id": "project_id"})
     auth = run(mount.login(issuer.token())).auth
     assert auth is not None
     assert auth.alias_name == "acme/web"
     assert auth.metadata["project_id"] == "7"
+
+
+def test_user_claim_is_a_plain_key_unless_the_role_says_json_pointer() -> None:
+    issuer = Issuer()
+    mount = _mount({"jwt_validation_pubkeys": [public_pem(issuer.keys["rsa-1"])]}, user_claim="/project/path")
+    with pytest.raises(PermissionDenied, match="user_claim"):
+        run(mount.login(issuer.token()))
+    auth = run(mount.login(issuer.token(**{"/project/path": "literal"}))).auth
+    assert auth is not None
+    assert auth.alias_name == "literal"
 
 
 @pytest.mark.parametrize(("pattern", "value"), [

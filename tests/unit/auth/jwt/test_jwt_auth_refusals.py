@@ -216,3 +216,18 @@ def test_an_issuer_that_went_away_is_a_clear_500() -> None:
     mount.clock.now += 3601
     with pytest.raises(InternalError, match="unreachable"):
         run(mount.login(issuer.token(exp=int(mount.clock.now) + 60)))
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    (None, "(user_claim) is missing"),
+    ({"nested": "x"}, "(user_claim) is not a usable string"),
+    ("", "(user_claim) is not a usable string"),
+    (1.5, "(user_claim) is not a usable string"),
+])
+def test_a_token_without_a_usable_user_claim_is_refused(issuer: Issuer, value: object, message: str) -> None:
+    mount = Mount()
+    run(mount.call(U, "config", {"jwks_url": issuer.url + "/keys"}))
+    run(mount.call(U, "role/ci", ci_role(user_claim="actor")))
+    with pytest.raises(PermissionDenied) as refused:
+        run(mount.login(issuer.token(actor=value)))
+    assert message in refused.value.message
