@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -87,10 +88,8 @@ def test_private_members_of_a_jwk_are_ignored() -> None:
 @given(st.text(max_size=300) | st.lists(st.text(alphabet="ABCDEFGHabcdefgh0123456789-_", max_size=40),
                                           min_size=1, max_size=5).map(".".join))
 def test_arbitrary_input_is_a_token_rejection_never_a_crash(raw: str) -> None:
-    try:
+    with contextlib.suppress(TokenRejected):
         parse(raw, ASYMMETRIC_ALGORITHMS)
-    except TokenRejected:
-        pass
 
 
 _JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
@@ -103,7 +102,5 @@ _JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_siz
                              optional={"crv": st.sampled_from(["P-256", "P-384", "Ed25519", "x"]),
                                        "n": _JSON, "e": _JSON, "x": _JSON, "y": _JSON}))
 def test_arbitrary_jwks_entries_are_refused_with_400_never_a_crash(entry: dict[str, Any]) -> None:
-    try:
+    with contextlib.suppress(InvalidRequest):
         key_from_jwk(entry)
-    except InvalidRequest:
-        pass
