@@ -121,9 +121,9 @@ class ListenerTLS:
         if state == self.seen:
             return None
         self.seen = state
-        return self.reload()
+        return self.reload("files replaced")
 
-    def reload(self) -> bool:
+    def reload(self, reason: str = "SIGHUP") -> bool:
         """Install the certificate and key files again on the live context.
 
         Returns True when the new pair is in use. The pair is first loaded into a scratch context,
@@ -135,10 +135,10 @@ class ListenerTLS:
             problem = str(exc)
         else:
             _load_pair(self.context, self.listener)
-            log.info("TLS certificate reloaded for %s:%d", self.listener.host, self.listener.port)
+            log.info("TLS certificate reloaded for %s:%d (%s)", self.listener.host, self.listener.port, reason)
             return True
-        log.error("TLS reload refused for %s:%d, keeping the current certificate: %s",
-                  self.listener.host, self.listener.port, problem)
+        log.error("TLS reload refused for %s:%d (%s), keeping the current certificate: %s",
+                  self.listener.host, self.listener.port, reason, problem)
         return False
 
 
@@ -146,7 +146,7 @@ def reload_all(listeners: list[ListenerTLS]) -> None:
     """SIGHUP: reload every listener's certificate (each on its own; one failure spares the rest)."""
     for item in listeners:
         item.seen = _files_state(item.listener)
-        item.reload()
+        item.reload("SIGHUP")
 
 
 async def watch_files(listeners: list[ListenerTLS], interval: float = WATCH_INTERVAL) -> None:
