@@ -29,11 +29,13 @@ def test_a_wrapped_read_answers_wrap_info_and_no_data(server: InProcessServer) -
     assert resp.status_code == 200
     assert "wrapped-canary-1" not in resp.text
     body = resp.json()
-    assert body["data"] is None and body["auth"] is None
+    assert body["data"] is None
+    assert body["auth"] is None
     info = body["wrap_info"]
     assert info["ttl"] == 300
     assert info["creation_path"] == "secret/data/app"
-    assert info["token"].startswith("hvs.") and info["accessor"]
+    assert info["token"].startswith("hvs.")
+    assert info["accessor"]
     unwrapped = server.request("POST", "sys/wrapping/unwrap", token=info["token"])
     assert unwrapped.status_code == 200
     assert unwrapped.json()["data"]["data"] == {"pw": "wrapped-canary-1"}
@@ -42,11 +44,14 @@ def test_a_wrapped_read_answers_wrap_info_and_no_data(server: InProcessServer) -
 def test_the_second_unwrap_fails_with_vaults_error(server: InProcessServer) -> None:
     info = _wrap(server, {"k": "v"})
     first = server.request("POST", "sys/wrapping/unwrap", json={"token": info["token"]})
-    assert first.status_code == 200 and first.json()["data"] == {"k": "v"}
+    assert first.status_code == 200
+    assert first.json()["data"] == {"k": "v"}
     second = server.request("POST", "sys/wrapping/unwrap", json={"token": info["token"]})
-    assert second.status_code == 400 and second.json() == NOT_VALID
+    assert second.status_code == 400
+    assert second.json() == NOT_VALID
     as_client = server.request("POST", "sys/wrapping/unwrap", token=info["token"])
-    assert as_client.status_code == 400 and as_client.json() == NOT_VALID
+    assert as_client.status_code == 400
+    assert as_client.json() == NOT_VALID
 
 
 def test_unwrap_with_the_wrapping_token_as_client_token_consumes_it(server: InProcessServer) -> None:
@@ -60,7 +65,8 @@ def test_an_expired_wrapping_token_cannot_be_unwrapped(server: InProcessServer, 
     info = _wrap(server, {"k": "v"}, ttl="30s")
     clock.advance(31)
     resp = server.request("POST", "sys/wrapping/unwrap", json={"token": info["token"]})
-    assert resp.status_code == 400 and resp.json() == NOT_VALID
+    assert resp.status_code == 400
+    assert resp.json() == NOT_VALID
 
 
 def test_lookup_describes_without_consuming(server: InProcessServer) -> None:
@@ -80,10 +86,12 @@ def test_rewrap_moves_the_data_to_a_new_token_and_kills_the_old(server: InProces
     server.request("POST", "secret/data/app", json={"data": {"pw": "p"}})
     old = server.request("GET", "secret/data/app", headers={"X-Vault-Wrap-TTL": "90"}).json()["wrap_info"]
     resp = server.request("POST", "sys/wrapping/rewrap", json={"token": old["token"]})
-    assert resp.status_code == 200 and resp.json()["data"] is None
+    assert resp.status_code == 200
+    assert resp.json()["data"] is None
     new = resp.json()["wrap_info"]
     assert new["token"] != old["token"]
-    assert new["ttl"] == 90 and new["creation_path"] == "secret/data/app"
+    assert new["ttl"] == 90
+    assert new["creation_path"] == "secret/data/app"
     assert server.request("POST", "sys/wrapping/unwrap", json={"token": old["token"]}).json() == NOT_VALID
     assert server.request("POST", "sys/wrapping/unwrap", json={"token": new["token"]}).json()["data"]["data"] == {
         "pw": "p"
@@ -112,7 +120,8 @@ def test_a_wrapping_token_grants_nothing_elsewhere_and_dies_when_tried(server: I
 
 def test_a_normal_token_is_not_a_wrapping_token(server: InProcessServer) -> None:
     resp = server.request("POST", "sys/wrapping/unwrap")
-    assert resp.status_code == 400 and resp.json() == NOT_VALID
+    assert resp.status_code == 400
+    assert resp.json() == NOT_VALID
     assert server.request("POST", "sys/wrapping/lookup", json={"token": server.root_token}).json() == NOT_VALID
 
 
@@ -128,7 +137,8 @@ def test_policy_max_wrapping_ttl_is_enforced(server: InProcessServer) -> None:
     unwrapped_read = server.request("GET", "secret/data/app", token=token)
     assert unwrapped_read.status_code == 403
     ok = server.request("GET", "secret/data/app", token=token, headers={"X-Vault-Wrap-TTL": "30s"})
-    assert ok.status_code == 200 and ok.json()["wrap_info"]["ttl"] == 30
+    assert ok.status_code == 200
+    assert ok.json()["wrap_info"]["ttl"] == 30
 
 
 def test_an_approle_secret_id_reaches_the_workload_and_never_the_operator(server: InProcessServer) -> None:
@@ -143,7 +153,8 @@ def test_an_approle_secret_id_reaches_the_workload_and_never_the_operator(server
     secret = server.request("POST", "sys/wrapping/unwrap", token=info["token"]).json()["data"]
     login = server.request("POST", "auth/approle/login", token="",
                            json={"role_id": role_id, "secret_id": secret["secret_id"]})
-    assert login.status_code == 200 and login.json()["auth"]["client_token"]
+    assert login.status_code == 200
+    assert login.json()["auth"]["client_token"]
     assert server.request("POST", "sys/wrapping/unwrap", token=info["token"]).json() == NOT_VALID
 
 
@@ -153,7 +164,8 @@ def test_a_wrapped_login_hands_out_the_token_only_on_unwrap(server: InProcessSer
     secret_id = server.request("POST", "auth/approle/role/web/secret-id").json()["data"]["secret_id"]
     resp = server.request("POST", "auth/approle/login", token="", headers={"X-Vault-Wrap-TTL": "1m"},
                           json={"role_id": role_id, "secret_id": secret_id})
-    assert resp.status_code == 200 and resp.json()["auth"] is None
+    assert resp.status_code == 200
+    assert resp.json()["auth"] is None
     info = resp.json()["wrap_info"]
     auth = server.request("POST", "sys/wrapping/unwrap", token=info["token"]).json()["auth"]
     assert info["wrapped_accessor"] == auth["accessor"]
