@@ -97,10 +97,11 @@ class JwtBackend(FrameworkBackend):
         await (req.storage or self.ctx.storage).put(CONFIG_KEY, config.to_bytes())
 
     async def _check_sources(self, config: JwtConfig) -> None:
-        """Fetch the discovery document / JWKS now, so a wrong URL or CA is a 400 on write."""
+        """Fetch the discovery document and the JWKS now, so a wrong URL or CA is a 400 on write."""
         try:
             if config.oidc_discovery_url:
-                await self.keys.discovery(config, fresh=True)
+                discovered = await self.keys.discovery(config, fresh=True)
+                await self.keys.check_jwks(discovered.jwks_uri, config.oidc_discovery_ca_pem)
             elif config.jwks_url:
                 await self.keys.check_jwks(config.jwks_url, config.jwks_ca_pem)
         except DocumentUnavailable as failed:

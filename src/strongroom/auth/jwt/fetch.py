@@ -73,6 +73,7 @@ class Fetcher:
             raise DocumentUnavailable(f"the CA certificate configured for {where} cannot be loaded") from None
         headers = {"Host": parts.netloc, "Accept": "application/json"}
         try:
+            tls_failed = False
             async with asyncio.timeout(self.timeout), httpx.AsyncClient(
                     timeout=self.timeout, verify=verify, follow_redirects=False, trust_env=False,
                     transport=self.transport) as client:
@@ -84,7 +85,8 @@ class Fetcher:
                         async with client.stream("GET", pinned, headers=headers,
                                                  extensions={"sni_hostname": destination.host}) as reply:
                             content = await _bounded(reply, where)
-                    except httpx.ConnectError:
+                    except httpx.ConnectError as exc:
+                        tls_failed = tls_failed or _is_tls_failure(exc)
                         continue  # the host's next checked address
                     except httpx.HTTPError as exc:
                         log.warning("fetching %s failed: %s", where, type(exc).__name__)
@@ -92,7 +94,20 @@ class Fetcher:
                     return _document(reply, content, where)
         except TimeoutError:
             raise DocumentUnavailable(f"fetching {where} timed out") from None
+        if tls_failed:
+            raise DocumentUnavailable(f"{where}: the TLS handshake failed (is the configured CA the server's CA?)")
         raise DocumentUnavailable(f"{where} is unreachable")
+
+
+def _is_tls_failure(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(8):  # the chain httpx -> httpcore -> ssl is short; bound it anyway
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 async def _bounded(reply: httpx.Response, where: str) -> bytes:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import ssl
+import tempfile
 import threading
 import time
 from collections.abc import Coroutine, Iterator
@@ -21,6 +23,7 @@ from typing import Any, TypeVar
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from tests.unit.auth.kubernetes.k8s_auth_harness import tls_material
 
 from strongroom.auth.jwt import JwtBackend
 from strongroom.sdk.egress import EgressPolicy
@@ -93,9 +96,11 @@ class Issuer:
     #: Set once the server runs; the discovery document names it as the issuer unless ``claimed_issuer`` is set.
     url: str = ""
     claimed_issuer: str = ""
+    #: The discovery document's ``jwks_uri`` (empty: this server's ``/keys``).
+    jwks_uri: str = ""
     #: ``kid`` values published in the JWKS (None: all of ``keys``).
     published: set[str] | None = None
-    #: "" (none), "500", "not-json", "huge", "no-keys".
+    #: "" (none), "500", "not-json", "huge", "no-keys", "redirect".
     misbehaviour: str = ""
     cache_control: str = ""
     fetches: list[str] = field(default_factory=list)
@@ -105,7 +110,7 @@ class Issuer:
                          if self.published is None or kid in self.published]}
 
     def discovery(self) -> dict[str, Any]:
-        return {"issuer": self.claimed_issuer or self.url, "jwks_uri": self.url + "/keys",
+        return {"issuer": self.claimed_issuer or self.url, "jwks_uri": self.jwks_uri or self.url + "/keys",
                 "id_token_signing_alg_values_supported": ["RS256", "ES256", "EdDSA"]}
 
     def claims(self, **overrides: Any) -> dict[str, Any]:
@@ -141,6 +146,11 @@ def _handler(issuer: Issuer) -> type[BaseHTTPRequestHandler]:
                 self._send(500, b"{}")
             elif issuer.misbehaviour == "not-json":
                 self._send(200, b"<html>")
+            elif issuer.misbehaviour == "redirect":
+                self.send_response(302)
+                self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
             elif issuer.misbehaviour == "huge":
                 self._send(200, b" " * (2 * 1024 * 1024))
             elif self.path == "/.well-known/openid-configuration":
@@ -164,12 +174,25 @@ def _handler(issuer: Issuer) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def issuer_server(issuer: Issuer) -> Iterator[str]:
-    """Serve ``issuer``'s discovery document and JWKS on 127.0.0.1; yields (and sets) its URL."""
+def issuer_server(issuer: Issuer, *, tls_ca: list[str] | None = None) -> Iterator[str]:
+    """Serve ``issuer``'s discovery document and JWKS on 127.0.0.1; yields (and sets) its URL.
+
+    With ``tls_ca`` (a list the CA PEM is appended to) the server speaks HTTPS with a certificate
+    for 127.0.0.1 from a fresh CA.
+    """
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(issuer))
+    scheme = "http"
+    if tls_ca is not None:
+        with tempfile.TemporaryDirectory() as directory:
+            ca_pem, cert_path, key_path = tls_material(directory)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(cert_path, key_path)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        tls_ca.append(ca_pem)
+        scheme = "https"
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
-    issuer.url = f"http://127.0.0.1:{server.server_address[1]}"
+    issuer.url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
     try:
         yield issuer.url
     finally:

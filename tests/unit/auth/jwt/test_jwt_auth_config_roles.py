@@ -51,7 +51,7 @@ def test_config_with_public_keys_reads_back_as_written() -> None:
 def test_config_with_discovery_fetches_and_validates_the_document(issuer: Issuer) -> None:
     mount = Mount()
     run(mount.call(U, "config", {"oidc_discovery_url": issuer.url}))
-    assert issuer.fetches == ["/.well-known/openid-configuration"]
+    assert issuer.fetches == ["/.well-known/openid-configuration", "/keys"]
     assert run(mount.data(R, "config"))["oidc_discovery_url"] == issuer.url
 
 
@@ -158,3 +158,30 @@ def test_a_role_bound_only_by_cidrs_is_accepted() -> None:
 def test_invalid_role_names_are_refused() -> None:
     with pytest.raises(InvalidRequest, match="invalid role name"):
         run(Mount().call(U, "role/..", ci_role()))
+
+
+def test_a_discovery_document_naming_a_metadata_address_as_jwks_uri_is_refused(issuer: Issuer) -> None:
+    issuer.jwks_uri = "http://169.254.169.254/keys"
+    with pytest.raises(InvalidRequest, match="cloud metadata address"):
+        run(Mount().call(U, "config", {"oidc_discovery_url": issuer.url}))
+    issuer.jwks_uri = "file:///etc/passwd"
+    with pytest.raises(InvalidRequest, match="jwks_uri is not an http"):
+        run(Mount().call(U, "config", {"oidc_discovery_url": issuer.url}))
+
+
+def test_redirects_are_not_followed(issuer: Issuer) -> None:
+    issuer.misbehaviour = "redirect"
+    with pytest.raises(InvalidRequest, match="answered HTTP 302"):
+        run(Mount().call(U, "config", {"jwks_url": issuer.url + "/keys"}))
+    assert issuer.fetches == ["/keys"]
+
+
+def test_an_https_issuer_is_trusted_through_its_configured_ca_only() -> None:
+    issuer, ca = Issuer(), []
+    with issuer_server(issuer, tls_ca=ca):
+        mount = Mount()
+        with pytest.raises(InvalidRequest, match="TLS handshake failed"):
+            run(mount.call(U, "config", {"oidc_discovery_url": issuer.url}))
+        run(mount.call(U, "config", {"oidc_discovery_url": issuer.url, "oidc_discovery_ca_pem": ca[0]}))
+        run(mount.call(U, "role/ci", ci_role()))
+        assert run(mount.login(issuer.token())).auth is not None
