@@ -134,3 +134,18 @@ def test_without_the_operator_switch_a_loopback_issuer_is_not_fetched(root: hvac
     with pytest.raises(hvac.exceptions.InvalidRequest, match="loopback"):
         root.auth.jwt.configure(jwks_url=issuer.url + "/keys", path=path)
     assert len(issuer.fetches) == before
+
+
+def test_no_token_reaches_the_server_log_on_success_or_refusal(jwt_server: ServerProcess, jwt_root: hvac.Client,
+                                                               mount: str, issuer: Issuer) -> None:
+    _create_role(jwt_root, mount)
+    good, stale, foreign = issuer.token(kid="ec-1"), issuer.token(exp=1), issuer.token(repository="evil/x")
+    client(jwt_root.url).auth.jwt.jwt_login("ci", good, path=mount)
+    for jwt in (stale, foreign):
+        with pytest.raises(hvac.exceptions.Forbidden) as refused:
+            client(jwt_root.url).auth.jwt.jwt_login("ci", jwt, path=mount)
+        assert jwt.split(".")[2] not in str(refused.value)
+        assert "evil/x" not in str(refused.value)
+    log = jwt_server.log_text()
+    for secret in (good.split(".")[2], stale.split(".")[2], foreign.split(".")[2], good.split(".")[1]):
+        assert secret not in log
