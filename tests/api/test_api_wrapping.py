@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from tests.api.api_support import started_server
+from tests.audit.audit_support import read_entries, requests_and_responses, unhashed
 from tests.support.inprocess import InProcessServer
 
+from strongroom.core.audit.broker import Auditor
 from strongroom.sdk.system import ManualClock
 
 NOT_VALID = {"errors": ["wrapping token is not valid or does not exist"]}
@@ -170,3 +174,35 @@ def test_a_wrapped_login_hands_out_the_token_only_on_unwrap(server: InProcessSer
     auth = server.request("POST", "sys/wrapping/unwrap", token=info["token"]).json()["auth"]
     assert info["wrapped_accessor"] == auth["accessor"]
     assert server.request("GET", "auth/token/lookup-self", token=auth["client_token"]).status_code == 200
+
+
+def test_the_audit_log_shows_the_wrap_info_hashed_and_never_the_wrapped_data(tmp_path: Path) -> None:
+    log = tmp_path / "audit.log"
+    with started_server(clock=ManualClock()) as srv:
+        try:
+            enabled = srv.request("PUT", "sys/audit/file", json={"type": "file",
+                                                                  "options": {"file_path": str(log)}})
+            assert enabled.status_code == 204
+            srv.request("POST", "secret/data/app", json={"data": {"pw": "audit-wrap-canary"}})
+            info = srv.request("GET", "secret/data/app", headers={"X-Vault-Wrap-TTL": "60"}).json()["wrap_info"]
+            wrapped = [e for e in requests_and_responses(read_entries(log))
+                       if e["type"] == "response" and e["request"]["path"] == "secret/data/app"
+                       and e["request"]["operation"] == "read"]
+            assert len(wrapped) == 1
+            entry = wrapped[0]
+            assert "data" not in entry["response"]
+            audited = entry["response"]["wrap_info"]
+            assert audited["token"].startswith("hmac-sha256:")
+            assert audited["accessor"].startswith("hmac-sha256:")
+            assert audited["ttl"] == 60
+            assert audited["creation_path"] == "secret/data/app"
+            assert entry["response"]["status_code"] == 200
+            # Only the documented clear wrap_info facts (time, path) are not HMACs.
+            assert set(unhashed(entry)) == {"response.wrap_info.creation_time", "response.wrap_info.creation_path"}
+            srv.request("POST", "sys/wrapping/unwrap", token=info["token"])
+            text = log.read_text()
+            assert info["token"] not in text
+            assert "audit-wrap-canary" not in text
+        finally:
+            assert isinstance(srv.core.audit, Auditor)
+            srv.run(srv.core.audit.close())
