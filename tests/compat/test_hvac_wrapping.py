@@ -115,3 +115,18 @@ def test_two_workers_unwrapping_one_token_at_once_give_it_to_exactly_one(tmp_pat
             with ThreadPoolExecutor(2) as pool:
                 results = list(pool.map(unwrap, workers))
             assert sorted(results, key=str) == sorted([{"round": round_}, NOT_VALID], key=str), results
+
+
+def test_a_wrapped_token_creation_gives_the_token_only_to_whoever_unwraps(root: hvac.Client) -> None:
+    created = root.auth.token.create(policies=["default"], ttl="10m", wrap_ttl="60s")
+    assert created["auth"] is None
+    info = created["wrap_info"]
+    auth = root.sys.unwrap(info["token"])["auth"]
+    assert info["wrapped_accessor"] == auth["accessor"]
+    assert client(root.url, auth["client_token"]).auth.token.lookup_self()["data"]["accessor"] == auth["accessor"]
+
+
+def test_an_unknown_wrapping_token_is_vaults_400(root: hvac.Client) -> None:
+    with pytest.raises(hvac.exceptions.InvalidRequest) as caught:
+        root.sys.unwrap("hvs.wrapped")
+    assert caught.value.errors == NOT_VALID
