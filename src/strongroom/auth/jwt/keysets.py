@@ -2,8 +2,9 @@
 
 Fetched documents are cached per worker process, keyed by URL *and* CA, so a
 config change never serves keys fetched under the old config. A JWKS is kept
-for its ``Cache-Control: max-age`` (at most :data:`MAX_AGE`, :data:`MAX_AGE`
-when absent). A token whose ``kid`` is not in the cached set makes the cache
+for its ``Cache-Control: max-age``, clamped to between :data:`REFETCH_INTERVAL` and
+:data:`MAX_AGE` (:data:`MAX_AGE` when absent): an issuer answering ``max-age=0``
+cannot make every login a fetch. A token whose ``kid`` is not in the cached set makes the cache
 refetch at once (the issuer may have rotated), but not more than once per
 :data:`REFETCH_INTERVAL` per set, so a stream of tokens with made-up ``kid``
 values cannot turn the server into a request amplifier against the issuer.
@@ -107,7 +108,7 @@ class KeyCache:
         self._discovery: dict[tuple[str, str], _Entry[Discovery]] = {}
 
     def _lifetime(self, max_age: int | None) -> int:
-        return MAX_AGE if max_age is None else min(max_age, MAX_AGE)
+        return MAX_AGE if max_age is None else max(REFETCH_INTERVAL, min(max_age, MAX_AGE))
 
     async def discovery(self, config: JwtConfig, *, fresh: bool = False) -> Discovery:
         """The mount's validated discovery document (``fresh`` skips the cache)."""

@@ -151,3 +151,15 @@ def test_leeways_admit_a_token_slightly_past_expiry_and_minus_one_admits_none() 
     strict = _mount(config, clock_skew_leeway=-1, expiration_leeway=-1)
     with pytest.raises(PermissionDenied, match="expired"):
         run(strict.login(token))
+
+
+def test_a_max_age_of_zero_still_caches_the_jwks_for_a_minute(issuer: Issuer) -> None:
+    issuer.cache_control = "max-age=0"
+    mount = _mount({"jwks_url": issuer.url + "/keys"})
+    fetched = len(issuer.fetches)
+    for _ in range(3):
+        run(mount.login(issuer.token()))
+    assert len(issuer.fetches) == fetched
+    mount.clock.now += 60
+    run(mount.login(issuer.token(exp=int(mount.clock.now) + 60)))
+    assert len(issuer.fetches) == fetched + 1
