@@ -10,7 +10,13 @@ from typing import Any, TypeVar
 
 import pytest
 
-from strongroom.core.seal import ROOT_KEY_KEY, SEALED_UNSEAL_KEY_KEY, KeyEvent, LocalSealManager
+from strongroom.core.seal import (
+    RECOVERY_KEY_KEY,
+    ROOT_KEY_KEY,
+    SEALED_UNSEAL_KEY_KEY,
+    KeyEvent,
+    LocalSealManager,
+)
 from strongroom.crypto.barrier import Barrier
 from strongroom.errors import AlreadyInitialized, InvalidRequest
 from strongroom.sdk.storage import StorageBackend
@@ -179,3 +185,14 @@ def test_generate_root_and_rekey_under_the_hsm_are_refused_clearly(session_token
         run(manager.generate_root_start(None, None))
     with pytest.raises(InvalidRequest, match="rekey with recovery keys"):
         run(manager.rekey_start(3, 2))
+
+
+@pytest.mark.parametrize("key", [SEALED_UNSEAL_KEY_KEY, RECOVERY_KEY_KEY])
+def test_the_barrier_refuses_the_wrapped_keys_paths(session_token: Token, key: str) -> None:
+    physical, _ = initialised(session_token)
+    manager = node(physical, hsm(session_token))
+    run(manager.auto_unseal())
+    before = run(physical.get(key))
+    with pytest.raises(InvalidRequest):
+        run(manager.barrier.put(key, b"overwrite"))
+    assert run(physical.get(key)) == before

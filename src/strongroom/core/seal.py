@@ -33,15 +33,15 @@ from strongroom.core.seal_ceremonies import KeyCeremonies
 from strongroom.crypto import rootkey, shamir
 from strongroom.crypto.barrier import Barrier
 from strongroom.errors import AlreadyInitialized, DecryptionFailed, InternalError, InvalidRequest, NotInitialized
-from strongroom.sdk.seal import SHAMIR_SEAL_TYPE, Seal, SealConfig
+from strongroom.sdk.seal import RECOVERY_KEY_PATH, SEALED_UNSEAL_KEY_PATH, SHAMIR_SEAL_TYPE, Seal, SealConfig
 from strongroom.sdk.storage import TxnOp
 from strongroom.sdk.system import Clock, RandomBytes
 
 SEAL_CONFIG_KEY = "core/seal-config"
 ROOT_KEY_KEY = "core/root-key"
 CLUSTER_ID_KEY = "core/cluster-id"
-SEALED_UNSEAL_KEY_KEY = "core/sealed-unseal-key"
-RECOVERY_KEY_KEY = "core/recovery-key"
+SEALED_UNSEAL_KEY_KEY = SEALED_UNSEAL_KEY_PATH
+RECOVERY_KEY_KEY = RECOVERY_KEY_PATH
 RECOVERY_KEY_SIZE = 32
 #: The Vault API level we implement, with our own version as build metadata.
 API_VERSION = f"1.15.0+strongroom.{__version__}"

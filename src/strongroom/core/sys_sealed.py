@@ -93,7 +93,7 @@ class SealedSystemEndpoints:
             await self.core.post_unseal()
 
     async def _init(self, data: dict[str, Any]) -> dict[str, Any]:
-        for unsupported in ("pgp_keys", "root_token_pgp_key"):
+        for unsupported in ("pgp_keys", "root_token_pgp_key", "recovery_pgp_keys"):
             if data.get(unsupported):
                 raise InvalidRequest(f"{unsupported} is not supported yet")
         if data.get("stored_shares") and not data.get("recovery_shares"):

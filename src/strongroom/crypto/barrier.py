@@ -45,13 +45,13 @@ from strongroom.crypto.aead import AeadKey
 from strongroom.crypto.keyring import Keyring
 from strongroom.crypto.rootkey import ROOT_KEY_PATH
 from strongroom.errors import AlreadyInitialized, DecryptionFailed, InvalidRequest, NotInitialized, Sealed
-from strongroom.sdk.seal import SEAL_CONFIG_PATH
+from strongroom.sdk.seal import RECOVERY_KEY_PATH, SEAL_CONFIG_PATH, SEALED_UNSEAL_KEY_PATH
 from strongroom.sdk.storage import Precondition, StorageBackend, TxnOp
 
 log = logging.getLogger("strongroom.barrier")
 
 KEYRING_PATH = "core/keyring"
-RESERVED_PATHS = (KEYRING_PATH, ROOT_KEY_PATH, SEAL_CONFIG_PATH)
+RESERVED_PATHS = (KEYRING_PATH, ROOT_KEY_PATH, SEAL_CONFIG_PATH, SEALED_UNSEAL_KEY_PATH, RECOVERY_KEY_PATH)
 _RESERVED_SET = frozenset(RESERVED_PATHS)
 #: Every key below a reserved path; one ``startswith`` call with a tuple checks them all.
 _RESERVED_FOLDERS = tuple(reserved + "/" for reserved in RESERVED_PATHS)

@@ -22,6 +22,9 @@ from dataclasses import asdict, dataclass
 from strongroom.errors import InternalError
 
 SEAL_CONFIG_PATH = "core/seal-config"
+#: Under an auto seal: the unseal key and the recovery key, each encrypted by the seal (plaintext store).
+SEALED_UNSEAL_KEY_PATH = "core/sealed-unseal-key"
+RECOVERY_KEY_PATH = "core/recovery-key"
 SHAMIR_SEAL_TYPE = "shamir"
 MAX_SHARES = 255
 
