@@ -114,7 +114,7 @@ class VaultApp:
             body = await self._read_body(receive)
             if body.strip():
                 parsed = _parse_json(body)
-                check_json_shape(parsed, self.limits)
+                check_json_shape(parsed, self.limits, encoded_size=len(body))
                 if operation is Operation.DELETE:
                     data.update(parsed)
                 else:

@@ -12,6 +12,7 @@ buffered.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,26 +33,49 @@ class RequestLimits:
     max_entries: int = 10_000
 
 
-def check_json_shape(value: Any, limits: RequestLimits) -> None:
-    """Walk a parsed JSON value iteratively (no recursion to exhaust) and enforce the limits."""
+def check_json_shape(value: Any, limits: RequestLimits, *, encoded_size: int | None = None) -> None:
+    """Walk a parsed JSON value iteratively (no recursion to exhaust) and enforce the limits.
+
+    ``encoded_size`` is the length of the JSON text ``value`` was parsed from, when known.
+    A text no longer than every limit cannot break one: each nesting level, each entry
+    and each character of a decoded string takes at least one byte of the text. Such a
+    value (most request bodies) is not walked at all.
+    """
+    if encoded_size is not None and encoded_size <= min(
+        limits.max_json_depth, limits.max_entries, limits.max_string_length
+    ):
+        return
+    max_depth = limits.max_json_depth
+    max_entries = limits.max_entries
+    max_string = limits.max_string_length
+    if isinstance(value, str):
+        if len(value) > max_string:
+            raise InvalidRequest("JSON string value exceeds the maximum length")
+        return
+    # Only containers go on the stack; strings are checked where they are found.
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
         if isinstance(item, dict):
-            if depth > limits.max_json_depth:
-                raise InvalidRequest(f"JSON input exceeds the maximum nesting depth of {limits.max_json_depth}")
-            if len(item) > limits.max_entries:
-                raise InvalidRequest(f"JSON object has more than {limits.max_entries} entries")
-            for key, child in item.items():
-                if len(key) > limits.max_string_length:
+            if depth > max_depth:
+                raise InvalidRequest(f"JSON input exceeds the maximum nesting depth of {max_depth}")
+            if len(item) > max_entries:
+                raise InvalidRequest(f"JSON object has more than {max_entries} entries")
+            children: Iterable[Any] = item.values()
+            for key in item:
+                if len(key) > max_string:
                     raise InvalidRequest("JSON object key exceeds the maximum string length")
-                if isinstance(child, (dict, list, str)):
-                    stack.append((child, depth + 1))
         elif isinstance(item, list):
-            if depth > limits.max_json_depth:
-                raise InvalidRequest(f"JSON input exceeds the maximum nesting depth of {limits.max_json_depth}")
-            if len(item) > limits.max_entries:
-                raise InvalidRequest(f"JSON array has more than {limits.max_entries} elements")
-            stack.extend((child, depth + 1) for child in item if isinstance(child, (dict, list, str)))
-        elif isinstance(item, str) and len(item) > limits.max_string_length:
-            raise InvalidRequest("JSON string value exceeds the maximum length")
+            if depth > max_depth:
+                raise InvalidRequest(f"JSON input exceeds the maximum nesting depth of {max_depth}")
+            if len(item) > max_entries:
+                raise InvalidRequest(f"JSON array has more than {max_entries} elements")
+            children = item
+        else:
+            continue
+        for child in children:
+            if isinstance(child, str):
+                if len(child) > max_string:
+                    raise InvalidRequest("JSON string value exceeds the maximum length")
+            elif isinstance(child, (dict, list)):
+                stack.append((child, depth + 1))
