@@ -15,6 +15,7 @@ from collections.abc import Generator
 import uvicorn
 
 from strongroom.core.core import Core, CoreConfig
+from strongroom.core.leases.runner import run_expiry
 from strongroom.core.lockout import LockoutDefaults
 from strongroom.core.seal import KeyEvent, KeyListener, LocalSealManager, SealManager
 from strongroom.core.tokens.store import TokenStore
@@ -145,8 +146,12 @@ def uvicorn_server(
     return _Server(config)
 
 
-async def serve(core: Core, settings: NodeSettings, sockets: list[socket.socket]) -> None:
-    """Serve every listener until SIGTERM or SIGINT, then shut down gracefully."""
+async def serve(core: Core, settings: NodeSettings, sockets: list[socket.socket], *, jobs: bool = True) -> None:
+    """Serve every listener until SIGTERM or SIGINT, then shut down gracefully.
+
+    With ``jobs`` this process also runs the node's scheduled jobs (the lease expiry
+    loop): the single process does, and of a supervisor's workers only worker 0.
+    """
     tls = {i: ListenerTLS.create(item) for i, item in enumerate(settings.listeners) if not item.tls_disable}
     servers = [
         uvicorn_server(make_app(core, listener), listener, settings.log_level, tls.get(i))
@@ -167,11 +172,18 @@ async def serve(core: Core, settings: NodeSettings, sockets: list[socket.socket]
 
     loop.add_signal_handler(signal.SIGHUP, hangup)
     watcher = asyncio.create_task(watch_files(list(tls.values()))) if tls else None
+    jobs_stop = asyncio.Event()
+    expiry = (
+        asyncio.create_task(run_expiry(core.leases, jobs_stop, ready=lambda: not core.sealed)) if jobs else None
+    )
     try:
         await asyncio.gather(*(srv.serve(sockets=[sock]) for srv, sock in zip(servers, sockets, strict=True)))
     finally:
         if watcher is not None:
             watcher.cancel()
+        jobs_stop.set()
+        if expiry is not None:
+            await expiry
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
         await close_audit(core)

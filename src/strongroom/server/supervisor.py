@@ -152,6 +152,7 @@ class Supervisor:
                 "--ipc-fd", str(child_sock.fileno()),
                 "--quota-fd", str(self.quota_fd),
                 "--supervisor-pid", str(os.getpid()),
+                "--worker-index", str(worker.index),
                 pass_fds=[*fds, child_sock.fileno(), self.quota_fd],
                 stdin=asyncio.subprocess.DEVNULL,
                 env=self.metrics_dir.worker_env(),

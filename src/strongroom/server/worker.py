@@ -35,7 +35,7 @@ log = logging.getLogger("strongroom.worker")
 _PR_SET_PDEATHSIG = 1
 
 
-async def worker_main(listen_fds: list[int], ipc_fd: int, quota_fd: int | None = None) -> int:
+async def worker_main(listen_fds: list[int], ipc_fd: int, quota_fd: int | None = None, *, jobs: bool = False) -> int:
     core_ref: list[Core] = []
 
     async def on_supervisor_call(op: str, args: dict[str, Any]) -> Any:
@@ -58,7 +58,7 @@ async def worker_main(listen_fds: list[int], ipc_fd: int, quota_fd: int | None =
     wire_worker(core_ref[0], channel, quota_fd)
     await channel.call("ready")
     sockets = [socket.socket(fileno=fd) for fd in listen_fds]
-    serve_task = asyncio.create_task(serve(core_ref[0], settings, sockets))
+    serve_task = asyncio.create_task(serve(core_ref[0], settings, sockets, jobs=jobs))
     try:
         async with metrics_running(core_ref[0]):
             done, _ = await asyncio.wait({serve_task, channel_task}, return_when=asyncio.FIRST_COMPLETED)
@@ -87,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ipc-fd", type=int, required=True)
     parser.add_argument("--quota-fd", type=int, default=None)
     parser.add_argument("--supervisor-pid", type=int, required=True)
+    # Worker 0 runs the node's scheduled jobs (lease expiry); the others only serve.
+    parser.add_argument("--worker-index", type=int, default=-1)
     args = parser.parse_args(argv)
     _die_with_supervisor()
     if os.getppid() != args.supervisor_pid:
@@ -94,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     fds = [int(fd) for fd in args.listen_fds.split(",") if fd]
     import uvloop
 
-    return uvloop.run(worker_main(fds, args.ipc_fd, args.quota_fd))
+    return uvloop.run(worker_main(fds, args.ipc_fd, args.quota_fd, jobs=args.worker_index == 0))
 
 
 if __name__ == "__main__":

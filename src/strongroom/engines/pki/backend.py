@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from strongroom.sdk.framework import FrameworkBackend, Path
-from strongroom.sdk.logical import BackendContext
+from strongroom.sdk.logical import BackendContext, Operation, Request, SecretLease
 
 from .paths_ca import CAPaths
 from .paths_config import ConfigPaths
@@ -41,6 +41,19 @@ class PKIBackend(FrameworkBackend):
 
     def sudo_paths(self) -> Sequence[str]:
         return ("root",)
+
+    async def revoke_secret(self, lease: SecretLease) -> None:
+        """A ``generate_lease`` certificate's lease ends: revoke the certificate, unless it has expired.
+
+        The lease runs exactly as long as the certificate, so at (or after) its expiry there
+        is nothing to put on the CRL (an expired certificate is refused by ``revoke``);
+        revoking it earlier revokes by serial like ``pki/revoke``, idempotently.
+        """
+        if self.ctx.system.clock() >= lease.expire_time:
+            return
+        serial = str(lease.internal.get("serial_number", ""))
+        await self.handle(Request(Operation.UPDATE, "revoke", {"serial_number": serial}, storage=self.ctx.storage,
+                                  mount_point=self.ctx.mount_point, mount_type=self.type_name))
 
     async def cleanup(self) -> None:
         """Drop every parsed CA key this process holds (the mount is sealing or going away)."""
