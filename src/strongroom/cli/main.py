@@ -19,6 +19,7 @@ from strongroom.cli.commands import (
     audit_search,
     generic,
     kv,
+    lease,
     login,
     operator,
     policy,
@@ -75,7 +76,7 @@ def cli() -> None:
     """
 
 
-for module in (status, operator, login, token, policy, secrets, kv, generic, server):
+for module in (status, operator, login, token, policy, secrets, kv, lease, generic, server):
     module.register(cli)
 audit_search.register(audit.register(cli))
 tls_renew.register(tls_bootstrap.register(cli))
