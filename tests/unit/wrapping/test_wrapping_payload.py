@@ -32,7 +32,7 @@ def test_a_stored_answer_round_trips_without_backend_internal_state() -> None:
         data={"n": 1, "nested": {"a": [1, 2]}},
         auth=Auth(policies=["p"], client_token="hvs.x", accessor="acc", metadata={"m": "1"},
                   internal_data={"secret_state": "kept by the backend"}),
-        secret=LeaseOptions(ttl=10, max_ttl=20, renewable=False, internal={"db_user": "u"}),
+        secret=LeaseOptions(ttl=10, max_ttl=20, renewable=False, internal={"db_user": "u"}, lease_id="db/creds/r/abc"),
         warnings=["careful"],
     )
     loaded = load_response(dump_response(original))
@@ -44,6 +44,7 @@ def test_a_stored_answer_round_trips_without_backend_internal_state() -> None:
     assert loaded.secret is not None
     assert loaded.secret.internal == {}
     assert (loaded.secret.ttl, loaded.secret.max_ttl, loaded.secret.renewable) == (10, 20, False)
+    assert loaded.secret.lease_id == "db/creds/r/abc"
     assert "kept by the backend" not in repr(dump_response(original))
 
 

@@ -1,7 +1,7 @@
 """A response turned into JSON for storage while wrapped, and back.
 
 Only what a client receives is kept: ``data``, ``auth`` (without the
-backend's ``internal_data``), the lease terms (without their ``internal``
+backend's ``internal_data``), the lease id and terms (without their ``internal``
 state) and ``warnings``. Raw (non-JSON) answers are never wrapped.
 """
 
@@ -34,6 +34,7 @@ def dump_response(response: Response) -> dict[str, Any]:
             "ttl": response.secret.ttl,
             "max_ttl": response.secret.max_ttl,
             "renewable": response.secret.renewable,
+            "lease_id": response.secret.lease_id,
         }
     return out
 
@@ -50,5 +51,6 @@ def load_response(stored: dict[str, Any]) -> Response:
             ttl=int(secret.get("ttl", 0)),
             max_ttl=int(secret.get("max_ttl", 0)),
             renewable=bool(secret.get("renewable", False)),
+            lease_id=str(secret.get("lease_id", "")),
         )
     return response
