@@ -73,7 +73,7 @@ def wrapping_paths(core: Core) -> list[Path]:
     return [
         Path("wrapping/wrap", {u: wrap}, raw_data=True, help="Wrap the request body in a single-use token."),
         Path("wrapping/unwrap", {u: unwrap}, _TOKEN, help="Return a wrapped answer, once."),
-        Path("wrapping/lookup", {u: lookup, Operation.READ: lookup}, _TOKEN,
-             help="Show how a wrapping token was created, without consuming it."),
+        # POST only: a GET would carry the token in the URL, where proxies and access logs keep it.
+        Path("wrapping/lookup", {u: lookup}, _TOKEN, help="Describe a wrapping token without consuming it."),
         Path("wrapping/rewrap", {u: rewrap}, _TOKEN, help="Move a wrapped answer to a new wrapping token."),
     ]
