@@ -29,7 +29,7 @@ from strongroom.core.mounts import (
 )
 from strongroom.core.router import Route, Router
 from strongroom.crypto.view import StorageView
-from strongroom.errors import InvalidRequest
+from strongroom.errors import InternalError, InvalidRequest
 from strongroom.sdk.logical import BackendContext, LogicalBackend
 from strongroom.sdk.storage import Precondition, TxnOp, retry_on_conflict
 from strongroom.sdk.system import SystemView
@@ -228,6 +228,14 @@ class MountManager:
     async def disable(self, kind: str, path: str) -> None:
         path = normalize_mount_path(path)
         key = SECRET_TABLE_KEY if kind == "secret" else AUTH_TABLE_KEY
+        mounted = self.find(kind, path)
+        if mounted is not None and not mounted.builtin:
+            # As in Vault: the mount's leases are revoked while its backend can still do it,
+            # and a failure keeps the mount (and the leases, which the expiry loop retries).
+            results = await self.core.leases.revoke_prefix(mounted.route_prefix)
+            failed = sum(1 for r in results if r.error)
+            if failed:
+                raise InternalError(f"failed to revoke {failed} leases of the mount; it stays mounted")
 
         async def attempt() -> MountEntry | None:
             table, version = await self._read_versioned(key)

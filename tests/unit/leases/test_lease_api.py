@@ -125,3 +125,17 @@ def test_a_mount_that_issues_no_leases_gets_no_lease_id(server: tuple[InProcessS
     body = srv.request("GET", "kv1/x").json()
     assert body["lease_id"] == ""
     assert body["lease_duration"] == 3600
+
+
+def test_disabling_a_mount_revokes_its_leases_first(server: tuple[InProcessServer, Target, ManualClock]) -> None:
+    srv, target, _ = server
+    lease_id = srv.request("POST", "fake/creds/db").json()["lease_id"]
+    target.down = True
+    refused = srv.request("DELETE", "sys/mounts/fake")
+    assert refused.status_code == 500
+    assert "stays mounted" in refused.json()["errors"][0]
+    assert srv.request("PUT", "sys/leases/lookup", json={"lease_id": lease_id}).status_code == 200
+    target.down = False
+    assert srv.request("DELETE", "sys/mounts/fake").status_code == 204
+    assert target.revoked == ["db-1"]
+    assert srv.request("PUT", "sys/leases/lookup", json={"lease_id": lease_id}).status_code == 400

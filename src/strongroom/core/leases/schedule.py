@@ -44,7 +44,8 @@ class DueIndex:
         """
         if self._floor_hour is None or now - self._scanned_at >= RESCAN_INTERVAL:
             hours = [int(h.rstrip("/")) for h in await self._storage.list(DUE) if h.endswith("/")]
-            self._floor_hour = min(hours) if hours else int(now) // 3600
+            # Never above the current hour: a lease issued from now on may fall due within it.
+            self._floor_hour = min([*hours, int(now) // 3600])
             self._scanned_at = now
         now_hour, now_minute = int(now) // 3600, int(now) // 60
         found: list[str] = []
