@@ -109,7 +109,8 @@ class SecretLease:
 
     lease_id: str
     path: str
-    internal: Mapping[str, Any]
+    #: Kept out of ``repr``: a backend may keep identifiers here it would rather not see in logs.
+    internal: Mapping[str, Any] = field(repr=False)
     issue_time: float
     expire_time: float
 

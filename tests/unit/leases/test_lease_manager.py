@@ -275,3 +275,14 @@ def test_idle_tick_lists_only_the_current_hour_and_minute() -> None:
         assert len(calls) <= 2
 
     run(scenario())
+
+
+def test_repr_of_a_lease_shows_no_backend_internals() -> None:
+    async def scenario() -> None:
+        s = make_setup()
+        terms = LeaseOptions(internal={"username": "canary-user-7f3a"})
+        entry = await s.manager.register(MOUNT, "creds/web", terms, s.system)
+        assert "canary-user-7f3a" not in repr(entry)
+        assert "canary-user-7f3a" not in repr(entry.secret_lease())
+
+    run(scenario())
