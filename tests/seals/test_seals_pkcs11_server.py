@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import httpx
+import hvac
 import pytest
 
 from strongroom.core.seal import SEALED_UNSEAL_KEY_KEY
@@ -59,21 +60,25 @@ def test_init_returns_recovery_keys_and_a_restart_unseals_without_any_share(tmp_
     assert PIN not in server.log_text()
 
 
-def test_after_sys_seal_recovery_keys_through_sys_unseal_open_the_server_again(tmp_path: Path) -> None:
+def test_hvac_inits_with_recovery_keys_and_unseals_with_them_after_sys_seal(tmp_path: Path) -> None:
     token = make_token(tmp_path / "hsm")
     server = hsm_server(tmp_path, token)
     with running(server):
+        client = hvac.Client(url=server.address)
+        body = client.sys.initialize(recovery_shares=3, recovery_threshold=2)  # hvac sends secret_* as null
+        assert body["keys"] == []
+        keys = body["recovery_keys_base64"]
+        assert len(keys) == 3
+        status = client.sys.read_seal_status()
+        assert (status["type"], status["recovery_seal"], status["sealed"]) == ("pkcs11", True, False)
         api = Api(server.address)
-        body = init_with_recovery(api)
         write_secret(api, str(body["root_token"]))
-        assert api.request("PUT", "sys/seal").status_code == 204
+        client.token = body["root_token"]
+        client.sys.seal()
         assert read_secret(api).status_code == 503
-        keys = body["recovery_keys"]
-        assert isinstance(keys, list)
-        first = api.request("PUT", "sys/unseal", json={"key": keys[0]}).json()
+        first = client.sys.submit_unseal_key(keys[0])
         assert (first["sealed"], first["progress"]) == (True, 1)
-        second = api.request("PUT", "sys/unseal", json={"key": keys[1]}).json()
-        assert second["sealed"] is False
+        assert client.sys.submit_unseal_key(keys[2])["sealed"] is False
         assert read_secret(api).json()["data"]["data"] == {"password": "hunter2"}
 
 

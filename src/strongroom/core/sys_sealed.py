@@ -102,10 +102,12 @@ class SealedSystemEndpoints:
         # recovery_* under shamir, and ignores secret_* under an auto seal (as Vault does).
         recovery_shares = coerce(T.INT, data.get("recovery_shares") or 0, "recovery_shares")
         recovery_threshold = coerce(T.INT, data.get("recovery_threshold") or 0, "recovery_threshold")
-        if not recovery_shares and ("secret_shares" not in data or "secret_threshold" not in data):
+        # hvac sends null for secret_* it was not given (its auto-unseal init): null means absent.
+        given_shares, given_threshold = data.get("secret_shares"), data.get("secret_threshold")
+        if not recovery_shares and (given_shares is None or given_threshold is None):
             raise InvalidRequest("secret_shares and secret_threshold are required")
-        shares = coerce(T.INT, data.get("secret_shares", 1), "secret_shares")
-        threshold = coerce(T.INT, data.get("secret_threshold", 1), "secret_threshold")
+        shares = 1 if given_shares is None else coerce(T.INT, given_shares, "secret_shares")
+        threshold = 1 if given_threshold is None else coerce(T.INT, given_threshold, "secret_threshold")
         return await self.core.seal_manager.initialize(shares, threshold, recovery_shares, recovery_threshold)
 
     async def _health(self, query: dict[str, Any]) -> Response:
