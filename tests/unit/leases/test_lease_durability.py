@@ -89,3 +89,31 @@ def test_a_lease_claimed_by_another_process_is_left_to_it_until_the_claim_lapses
         assert target.revoked == ["db"]
 
     asyncio.run(scenario())
+
+
+def test_a_renew_racing_a_revoke_never_brings_the_lease_back(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        clock, target = ManualClock(), Target()
+        db = str(tmp_path / "storm.db")
+        stores = [SQLiteBackend(db), SQLiteBackend(db)]
+        for store in stores:
+            await store.open()
+        try:
+            a = make_setup(storage=stores[0], clock=clock, target=target)
+            b = make_setup(storage=stores[1], clock=clock, target=target)
+            for round_ in range(15):
+                lease_id = await issue(a, f"u{round_}", ttl=300)
+                outcomes = await asyncio.gather(
+                    a.manager.renew(lease_id, 600), b.manager.revoke(lease_id),
+                    b.manager.renew(lease_id, 900), a.manager.revoke(lease_id),
+                    return_exceptions=True,
+                )
+                assert all(not isinstance(o, Exception) or "renewable" in str(o) for o in outcomes), outcomes
+                assert await a.manager.lookup(lease_id) is None
+                assert await b.manager.storage.list("due/") == []
+            assert sorted(Counter(target.revoked).values()) == [1] * 15
+        finally:
+            for store in stores:
+                await store.close()
+
+    asyncio.run(scenario())

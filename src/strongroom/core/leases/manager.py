@@ -211,27 +211,31 @@ class ExpirationManager:
         return RevokeResult(revoked=True)
 
     async def _claim(self, lease_id: str, *, early: bool) -> tuple[LeaseEntry, Precondition] | None:
-        """Take the revocation claim on a lease: the entry written and its version, or None (gone, not due, taken)."""
-        entry, guard = await self._read(lease_id)
-        now = self.clock()
-        if entry is None or entry.claimed_by_other(self.owner, now):
-            return None
-        if not early and entry.due_time > now:
-            return None
-        claimed = entry.with_changes(claim_owner=self.owner, claim_until=now + self.config.claim_seconds)
-        if early and not entry.revoked:
-            # Revoked before expiry: due at once from now on, so a failure's retries come from the loop.
-            claimed = claimed.with_changes(revoked=True, next_attempt=now)
-        new_guard = await self._write_claim(entry, claimed, guard)
-        return None if new_guard is None else (claimed, new_guard)
+        """Take the revocation claim on a lease: the entry written and its version, or None (gone, not due, taken).
 
-    async def _write_claim(self, entry: LeaseEntry, claimed: LeaseEntry, guard: Precondition) -> Precondition | None:
-        try:
+        A conflict (a renewal landed between our read and our write) is not a refusal:
+        the claim is tried again on the fresh entry, so a racing renewal never makes a
+        revocation get lost.
+        """
+
+        async def attempt() -> tuple[LeaseEntry, Precondition] | None:
+            entry, guard = await self._read(lease_id)
+            now = self.clock()
+            if entry is None or entry.claimed_by_other(self.owner, now):
+                return None
+            if not early and entry.due_time > now:
+                return None
+            claimed = entry.with_changes(claim_owner=self.owner, claim_until=now + self.config.claim_seconds)
+            if early and not entry.revoked:
+                # Revoked before expiry: due at once from now on, so a failure's retries come from the loop.
+                claimed = claimed.with_changes(revoked=True, next_attempt=now)
             await self._rewrite(entry, claimed, guard)
-        except StorageConflict:
-            return None  # another process changed it first: it owns this step
-        _, version = await self.storage.get_with_version(id_key(entry.lease_id))
-        return Precondition(id_key(entry.lease_id), version)
+            # Nobody rewrites a lease under a live claim (renewals and other revocations
+            # refuse), so the version read back is the one our claim wrote.
+            _, version = await self.storage.get_with_version(id_key(lease_id))
+            return claimed, Precondition(id_key(lease_id), version)
+
+        return await retry_on_conflict(attempt, random_bytes=self.random_bytes)
 
     async def _record_failure(self, entry: LeaseEntry, guard: Precondition, message: str) -> None:
         now = self.clock()
