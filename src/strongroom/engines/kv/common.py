@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import functools
 from typing import Any
 
 import orjson
@@ -82,10 +83,16 @@ def format_time(ns: int | None) -> str:
     if ns is None:
         return ""
     seconds, fraction = divmod(ns, _NANOS_PER_SECOND)
-    stamp = datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    stamp = _whole_seconds(seconds)
     if fraction:
         stamp += "." + f"{fraction:09d}".rstrip("0")
     return stamp + "Z"
+
+
+@functools.lru_cache(maxsize=4096)
+def _whole_seconds(seconds: int) -> str:
+    # Remembered: a secret's timestamps are formatted on every read, and writes share their second.
+    return datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def format_duration(seconds: int) -> str:
