@@ -160,14 +160,17 @@ class ExpirationManager:
         """Delete every lease under ``prefix`` without asking its backend (for a target that is gone for good)."""
         count = 0
         for lease_id in await self._ids_under(prefix):
-            entry, guard = await self._read(lease_id)
-            if entry is None:
-                continue
-            try:
+
+            async def attempt(lease_id: str = lease_id) -> int:
+                # Conditional on the entry as read (its index key depends on it); a renewal
+                # landing in between makes this run again on the fresh entry.
+                entry, guard = await self._read(lease_id)
+                if entry is None:
+                    return 0
                 await self.storage.transaction(self._delete_ops(entry), [guard])
-            except StorageConflict:
-                continue  # changed meanwhile (revoked or renewed elsewhere): leave it to that process
-            count += 1
+                return 1
+
+            count += await retry_on_conflict(attempt, random_bytes=self.random_bytes)
         return count
 
     async def revoke_prefix(self, prefix: str) -> list[RevokeResult]:
