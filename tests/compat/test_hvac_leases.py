@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import hvac
 import hvac.exceptions
 import pytest
@@ -77,3 +79,22 @@ def test_revoke_force_forgets_leases_and_leaves_certificates_alone(root: hvac.Cl
     assert _revocation_time(root, leased_pki, serial) == 0
     with pytest.raises(hvac.exceptions.InvalidRequest):
         root.sys.read_lease(lease_id)
+
+
+def test_the_servers_expiry_loop_removes_an_expired_lease(root: hvac.Client, leased_pki: str) -> None:
+    # The one test here on the real clock: it proves the loop runs in the server process at all.
+    root.secrets.pki.create_or_update_role(
+        "brief", {"allowed_domains": ["example.com"], "allow_subdomains": True, "key_type": "ec",
+                  "generate_lease": True, "ttl": "2s"},
+        mount_point=leased_pki,
+    )
+    answer = root.secrets.pki.generate_certificate("brief", "www.example.com", mount_point=leased_pki)
+    lease_id = answer["lease_id"]
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            root.sys.read_lease(lease_id)
+        except hvac.exceptions.InvalidRequest:
+            return
+        time.sleep(0.2)
+    raise AssertionError("the expired lease was never revoked")
