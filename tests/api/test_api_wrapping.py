@@ -10,6 +10,7 @@ from tests.audit.audit_support import read_entries, requests_and_responses, unha
 from tests.support.inprocess import InProcessServer
 
 from strongroom.core.audit.broker import Auditor
+from strongroom.core.hooks import RequestRecord
 from strongroom.sdk.system import ManualClock
 
 NOT_VALID = {"errors": ["wrapping token is not valid or does not exist"]}
@@ -206,3 +207,34 @@ def test_the_audit_log_shows_the_wrap_info_hashed_and_never_the_wrapped_data(tmp
         finally:
             assert isinstance(srv.core.audit, Auditor)
             srv.run(srv.core.audit.close())
+
+
+def test_a_wrapped_login_is_recorded_as_a_successful_login(server: InProcessServer) -> None:
+    records: list[RequestRecord] = []
+
+    class Recorder:
+        def observe(self, record: RequestRecord) -> None:
+            records.append(record)
+
+    server.core.observers.append(Recorder())
+    _approle_with_role(server)
+    role_id = server.request("GET", "auth/approle/role/web/role-id").json()["data"]["role_id"]
+    secret_id = server.request("POST", "auth/approle/role/web/secret-id").json()["data"]["secret_id"]
+    server.request("POST", "auth/approle/login", token="", headers={"X-Vault-Wrap-TTL": "1m"},
+                   json={"role_id": role_id, "secret_id": secret_id})
+    logins = [r for r in records if r.login_method == "approle"]
+    assert [r.login_succeeded for r in logins] == [True]
+
+
+def test_policy_min_wrapping_ttl_requires_wrapping(server: InProcessServer) -> None:
+    rules = 'path "secret/data/*" { capabilities = ["read"] \n min_wrapping_ttl = "1m" }'
+    server.request("POST", "sys/policy/must-wrap", json={"policy": rules})
+    server.request("POST", "secret/data/app", json={"data": {"pw": "p"}})
+    token = server.request("POST", "auth/token/create", json={"policies": ["must-wrap"]}).json()["auth"][
+        "client_token"
+    ]
+    assert server.request("GET", "secret/data/app", token=token).status_code == 403
+    assert server.request("GET", "secret/data/app", token=token, headers={"X-Vault-Wrap-TTL": "30s"}).status_code == 403
+    ok = server.request("GET", "secret/data/app", token=token, headers={"X-Vault-Wrap-TTL": "5m"})
+    assert ok.status_code == 200
+    assert ok.json()["wrap_info"]["ttl"] == 300

@@ -346,7 +346,9 @@ class Core:
             else:
                 response = await self._serve(backend, req, event)
             if record.login_method:
-                record.login_succeeded = response is not None and response.auth is not None
+                # A wrapped login succeeded too: its token sits in the wrap (named by wrapped_accessor).
+                wrapped_login = event.wrap_info is not None and bool(event.wrap_info.wrapped_accessor)
+                record.login_succeeded = wrapped_login or (response is not None and response.auth is not None)
         else:
             try:
                 token_entry = await self._authenticate(incoming.token, incoming.remote_addr, record)
