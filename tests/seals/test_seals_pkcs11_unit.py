@@ -154,3 +154,17 @@ def test_two_seal_blocks_are_refused_because_migration_is_not_built() -> None:
 def test_no_seal_block_or_a_shamir_block_means_shamir() -> None:
     assert build_seal(()) is None
     assert build_seal((SealBlock(type="shamir", options={}),)) is None
+
+
+def test_an_hsm_that_goes_away_fails_clearly_and_is_used_again_once_it_is_back(session_token: Token) -> None:
+    seal = seal_for(session_token)
+    blob = run(seal.encrypt(b"k" * 32))
+    session_token.hide()
+    try:
+        with pytest.raises(SealUnavailable, match="the HSM failed"):
+            run(seal.decrypt(blob))
+        with pytest.raises(SealUnavailable, match=r"cannot list tokens|no token labelled"):
+            run(seal.decrypt(blob))
+    finally:
+        session_token.restore()
+    assert run(seal.decrypt(blob)) == b"k" * 32

@@ -19,8 +19,9 @@ not exist, a wrong PIN or a missing key raise :class:`SealUnavailable` with a
 reason that names the problem but never the PIN. A blob that does not decrypt
 raises :class:`strongroom.errors.DecryptionFailed` with one opaque message.
 The PKCS#11 calls block, so they run in a thread, one at a time (a PKCS#11
-session is not safe for concurrent use); a session that the HSM dropped is
-reopened on the next call.
+session is not safe for concurrent use); after an HSM failure the session is
+dropped, and the next call re-initialises the library and opens a new one, so
+an HSM that comes back is used again without a restart.
 """
 
 from __future__ import annotations
@@ -105,6 +106,9 @@ class Pkcs11Seal(Seal):
         self._lock = threading.Lock()
         self._session: Any = None
         self._key: Any = None
+        # After a failure the library's view of slots and tokens can be stale (SoftHSM2
+        # keeps failing even once the token is back): re-initialise it before the next try.
+        self._stale = False
         self.last_error = ""
 
     def __repr__(self) -> str:
@@ -118,8 +122,15 @@ class Pkcs11Seal(Seal):
         opts = self._options
         try:
             lib = pkcs11.lib(opts.lib)
-        except PKCS11Error:
-            raise SealUnavailable(f"pkcs11 seal: cannot load the PKCS#11 library {opts.lib!r}") from None
+        except PKCS11Error as exc:
+            # Also raised when the module loads but C_Initialize fails (SoftHSM2 without its token directory).
+            raise SealUnavailable(
+                f"pkcs11 seal: cannot load or initialise the PKCS#11 library {opts.lib!r} ({type(exc).__name__})"
+            ) from None
+        if self._stale:
+            with contextlib.suppress(PKCS11Error):
+                lib.reinitialize()
+        self._stale = True  # until a session and key are found below
         try:
             if opts.slot is not None:
                 slots = [s for s in lib.get_slots(token_present=True) if s.slot_id == opts.slot]
@@ -153,7 +164,7 @@ class Pkcs11Seal(Seal):
         except PKCS11Error as exc:
             session.close()
             raise SealUnavailable(f"pkcs11 seal: cannot find the key ({type(exc).__name__})") from None
-        self._session, self._key = session, key
+        self._session, self._key, self._stale = session, key, False
         return key
 
     def _login(self, token: Any) -> Any:
@@ -166,6 +177,7 @@ class Pkcs11Seal(Seal):
 
     def _drop(self) -> None:
         session, self._session, self._key = self._session, None, None
+        self._stale = True
         if session is not None:
             # A device that is already gone has nothing more to release.
             with contextlib.suppress(PKCS11Error):

@@ -40,6 +40,7 @@ from strongroom.server.settings import NodeSettings
 log = logging.getLogger("strongroom.supervisor")
 
 RESTART_BACKOFF = 0.5
+AUTO_UNSEAL_WAIT = 60
 
 
 @dataclass
@@ -193,8 +194,12 @@ class Supervisor:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         loop.add_signal_handler(signal.SIGHUP, self._forward_hangup)
+        # Unseal before the workers start, so their first answer is already unsealed. A hung
+        # HSM must not keep the node from serving (sealed): give up waiting after a while.
+        done, _ = await asyncio.wait([asyncio.ensure_future(self.seal.auto_unseal())], timeout=AUTO_UNSEAL_WAIT)
+        if not done:
+            log.error("auto-unseal did not finish within %ss; serving sealed meanwhile", AUTO_UNSEAL_WAIT)
         watchers = [asyncio.create_task(self._watch(w)) for w in self.workers]
-        await self.seal.auto_unseal()  # workers that are ready later get the key on "ready"
         await stop.wait()
         self._stopping = True
         await self.alerts.flush(5)  # while workers still run: they count the alerts metric
