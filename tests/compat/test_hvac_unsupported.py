@@ -16,7 +16,18 @@ from tests.compat.hvac_support import client
 Call = Callable[[hvac.Client], object]
 
 MISSING: list[tuple[str, Call, type[hvac.exceptions.VaultError], str]] = [
-    ("#4 leases", lambda c: c.sys.read_lease("kv/creds/abc"), hvac.exceptions.InvalidPath, "unsupported path"),
+    (
+        "#4 database engine",
+        lambda c: c.sys.enable_secrets_engine("database", path="db-unsupported"),
+        hvac.exceptions.InvalidRequest,
+        "plugin not found in the catalog: database",
+    ),
+    (
+        "#6 identity",
+        lambda c: c.secrets.identity.list_entities(),
+        hvac.exceptions.InvalidPath,
+        "no handler for route",
+    ),
 ]
 
 
