@@ -3,6 +3,7 @@ that one process's memory), or ``workers = 1``."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from strongroom.config.alerts import AlertsConfig
@@ -19,6 +20,7 @@ from strongroom.server.registry import make_storage
 from strongroom.server.settings import NodeSettings
 
 log = logging.getLogger("strongroom.server")
+AUTO_UNSEAL_WAIT = 60
 
 
 async def run_single(
@@ -43,7 +45,11 @@ async def run_single(
             await seal.unseal_with_keys(result.keys)
             print_dev_banner(settings, result.keys[0], result.root_token)
         else:
-            await seal.auto_unseal()  # logs why when it cannot; the server stays up, sealed
+            # Logs why when it cannot (the server stays up, sealed); a hung HSM does not keep it from serving.
+            unsealing = asyncio.ensure_future(seal.auto_unseal())  # referenced until serve() returns
+            done, _ = await asyncio.wait([unsealing], timeout=AUTO_UNSEAL_WAIT)
+            if not done:
+                log.error("auto-unseal did not finish within %ss; serving sealed meanwhile", AUTO_UNSEAL_WAIT)
         async with metrics_running(core):
             await serve(core, settings, sockets)
         await alert_service.flush(5)

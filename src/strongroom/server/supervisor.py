@@ -76,6 +76,7 @@ class Supervisor:
         self._stopping = False
         self._key_lock = asyncio.Lock()
         self._root_key: bytes | None = None
+        self.unsealing: asyncio.Future[str] | None = None
         self.metrics_dir = NodeMetricsDir.create()
 
     # -- calls from workers ------------------------------------------------------------
@@ -196,7 +197,8 @@ class Supervisor:
         loop.add_signal_handler(signal.SIGHUP, self._forward_hangup)
         # Unseal before the workers start, so their first answer is already unsealed. A hung
         # HSM must not keep the node from serving (sealed): give up waiting after a while.
-        done, _ = await asyncio.wait([asyncio.ensure_future(self.seal.auto_unseal())], timeout=AUTO_UNSEAL_WAIT)
+        self.unsealing = asyncio.ensure_future(self.seal.auto_unseal())  # kept referenced while it runs
+        done, _ = await asyncio.wait([self.unsealing], timeout=AUTO_UNSEAL_WAIT)
         if not done:
             log.error("auto-unseal did not finish within %ss; serving sealed meanwhile", AUTO_UNSEAL_WAIT)
         watchers = [asyncio.create_task(self._watch(w)) for w in self.workers]
