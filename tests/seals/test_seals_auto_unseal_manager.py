@@ -196,3 +196,12 @@ def test_the_barrier_refuses_the_wrapped_keys_paths(session_token: Token, key: s
     with pytest.raises(InvalidRequest):
         run(manager.barrier.put(key, b"overwrite"))
     assert run(physical.get(key)) == before
+
+
+def test_the_init_result_hides_its_keys_and_token_from_repr(session_token: Token) -> None:
+    physical = InmemBackend()
+    result = run(node(physical, hsm(session_token)).initialize_auto(2, 2))
+    assert result.recovery_keys is not None
+    text = repr(result)
+    assert result.root_token not in text
+    assert all(key.hex() not in text and repr(key) not in text for key in result.recovery_keys)

@@ -58,6 +58,7 @@ def test_init_returns_recovery_keys_and_a_restart_unseals_without_any_share(tmp_
         assert (status["sealed"], status["t"], status["n"]) == (False, 2, 3)
         assert read_secret(api).json()["data"]["data"] == {"password": "hunter2"}
     assert PIN not in server.log_text()
+    assert PIN.encode() not in (tmp_path / "strongroom.db").read_bytes()
 
 
 def test_hvac_inits_with_recovery_keys_and_unseals_with_them_after_sys_seal(tmp_path: Path) -> None:

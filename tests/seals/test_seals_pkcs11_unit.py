@@ -11,7 +11,7 @@ import pytest
 
 from strongroom.config.model import SealConfig as SealBlock
 from strongroom.errors import ConfigError, DecryptionFailed
-from strongroom.seals.pkcs11 import HEADER, Pkcs11Options, Pkcs11Seal, SealUnavailable
+from strongroom.seals.pkcs11 import HEADER, Pkcs11Options, Pkcs11Seal, SealUnavailable, build
 from strongroom.server.seal_setup import build_seal
 from tests.seals.softhsm import LIB, PIN, Token
 
@@ -168,3 +168,12 @@ def test_an_hsm_that_goes_away_fails_clearly_and_is_used_again_once_it_is_back(s
     finally:
         session_token.restore()
     assert run(seal.decrypt(blob)) == b"k" * 32
+
+
+def test_the_pin_can_come_from_the_environment_instead_of_the_file(session_token: Token) -> None:
+    block = {"lib": LIB, "token_label": session_token.label, "key_label": "strongroom-seal"}
+    seal = build(block, os.urandom, {"VAULT_HSM_PIN": PIN})
+    _OPEN.append(seal)
+    assert run(seal.decrypt(run(seal.encrypt(b"pin from env")))) == b"pin from env"
+    with pytest.raises(ValueError, match="pin is required"):
+        build(block, os.urandom, {})

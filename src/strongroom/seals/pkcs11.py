@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -237,6 +238,20 @@ class Pkcs11Seal(Seal):
             self._drop()
 
 
-def build(options: Mapping[str, str], random_bytes: RandomBytes) -> Pkcs11Seal:
-    """The composition root's entry point: validate the block and build the (not yet opened) seal."""
+#: Where the PIN may come from instead of the config file, as in Vault (first one set wins).
+PIN_ENVIRONMENT = ("STRONGROOM_HSM_PIN", "VAULT_HSM_PIN")
+
+
+def build(options: Mapping[str, str], random_bytes: RandomBytes,
+          environ: Mapping[str, str] | None = None) -> Pkcs11Seal:
+    """The composition root's entry point: validate the block and build the (not yet opened) seal.
+
+    A block without ``pin`` takes it from ``STRONGROOM_HSM_PIN`` or ``VAULT_HSM_PIN`` in
+    ``environ`` (the process environment by default), so the PIN need not sit in the file.
+    """
+    env = os.environ if environ is None else environ
+    if not options.get("pin"):
+        from_env = next((env[name] for name in PIN_ENVIRONMENT if env.get(name)), "")
+        if from_env:
+            options = {**options, "pin": from_env}
     return Pkcs11Seal(Pkcs11Options.from_block(options), random_bytes)
