@@ -8,6 +8,8 @@ from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from strongroom.config.model import SealConfig as SealBlock
 from strongroom.errors import ConfigError, DecryptionFailed
@@ -177,3 +179,13 @@ def test_the_pin_can_come_from_the_environment_instead_of_the_file(session_token
     assert run(seal.decrypt(run(seal.encrypt(b"pin from env")))) == b"pin from env"
     with pytest.raises(ValueError, match="pin is required"):
         build(block, os.urandom, {})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(garbage=st.binary(max_size=96), keep_header=st.booleans())
+def test_arbitrary_bytes_given_as_a_blob_are_one_opaque_error(
+    session_token: Token, garbage: bytes, keep_header: bool
+) -> None:
+    seal = seal_for(session_token)
+    with pytest.raises(DecryptionFailed):
+        run(seal.decrypt((HEADER if keep_header else b"") + garbage))
