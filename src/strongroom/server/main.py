@@ -13,7 +13,10 @@ import uvloop
 
 from strongroom.config.model import ServerConfig
 from strongroom.core.metrics.barrier_usage import DEFAULT_MAX_OPERATIONS
+from strongroom.errors import ConfigError
+from strongroom.sdk.seal import Seal
 from strongroom.server.logging_setup import setup_logging
+from strongroom.server.seal_setup import build_seal
 from strongroom.server.settings import ListenerSettings, NodeSettings
 from strongroom.server.tls import TLSConfigError, check_listeners
 from strongroom.server.tls_renewal import with_auto_renew
@@ -84,17 +87,24 @@ def run_server(
         problem = str(exc)
     else:
         problem = ""
+    auto_seal: Seal | None = None
+    if not problem and config is not None and not dev:
+        try:
+            auto_seal = build_seal(config.seals)
+        except ConfigError as exc:
+            problem = f"seal configuration: {exc}"
     if problem:
         log.error("%s", problem)
         return 1
+    alerts = config.alerts if config is not None else None
     # The node renews its own certificate here, in exactly one process (server.tls_renewal).
     renew = config.tls_auto_renew if config is not None and not dev else None
     if settings.worker_count() == 1:
         from strongroom.server.single import run_single
 
-        node = run_single(settings, config.alerts if config is not None else None)
+        node = run_single(settings, alerts, auto_seal)
         return uvloop.run(with_auto_renew(renew, settings.listeners, node))
     from strongroom.server.supervisor import run_supervisor
 
-    supervised = run_supervisor(settings, config.alerts if config is not None else None)
+    supervised = run_supervisor(settings, alerts, auto_seal)
     return uvloop.run(with_auto_renew(renew, settings.listeners, supervised))
