@@ -139,3 +139,13 @@ def test_disabling_a_mount_revokes_its_leases_first(server: tuple[InProcessServe
     assert srv.request("DELETE", "sys/mounts/fake").status_code == 204
     assert target.revoked == ["db-1"]
     assert srv.request("PUT", "sys/leases/lookup", json={"lease_id": lease_id}).status_code == 400
+
+
+def test_a_tuned_mount_max_caps_issue_and_renewal(server: tuple[InProcessServer, Target, ManualClock]) -> None:
+    srv, _, clock = server
+    assert srv.request("POST", "sys/mounts/fake/tune", json={"max_lease_ttl": "10m"}).status_code == 204
+    issued = srv.request("POST", "fake/creds/web", json={"ttl": "1h"}).json()
+    assert issued["lease_duration"] == 600
+    clock.advance(300)
+    renewed = srv.request("PUT", "sys/leases/renew", json={"lease_id": issued["lease_id"], "increment": "1h"})
+    assert renewed.json()["lease_duration"] == 300
