@@ -88,7 +88,15 @@ class Request:
 
 @dataclass(slots=True)
 class LeaseOptions:
-    """Lease terms of a dynamic secret in a response (issue 4 fills in the expiration manager)."""
+    """Lease terms of a dynamic secret in a response.
+
+    When the answering backend implements ``revoke_secret``, the core's expiration
+    manager (``strongroom.core.leases``) registers a lease from these terms: ``ttl``
+    0 means the mount default, both TTLs are clamped to the mount's max (mount tune,
+    else the system max), and ``lease_id``/``ttl`` are filled in with what the client
+    is told. ``internal`` is handed back to ``revoke_secret``/``renew_secret`` and
+    never sent to the client.
+    """
 
     ttl: int = 0
     max_ttl: int = 0
