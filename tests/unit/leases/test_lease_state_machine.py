@@ -1,8 +1,9 @@
-"""A hypothesis state machine over issue / renew / revoke / advance-clock / expiry ticks.
+"""A hypothesis state machine over issue / renew / revoke / revoke-token / advance-clock / expiry ticks.
 
-Invariants: a revoked or expired lease never renews; renewal never passes the
-max TTL counted from issue; every lease past its expiry is revoked by the next
-tick, and every lease is revoked (at the target) exactly once.
+Invariants: a revoked or expired lease never renews; revoking a token leaves
+none of its leases; renewal never passes the max TTL counted from issue; every
+lease past its expiry is revoked by the next tick, and every lease is revoked
+(at the target) exactly once.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from leases_harness import issue, make_setup
 
 from strongroom.errors import InvalidRequest
 
+TOKENS = ("", "token-a", "token-b")
+
 
 class LeaseMachine(RuleBasedStateMachine):
     leases = Bundle("leases")
@@ -28,6 +31,7 @@ class LeaseMachine(RuleBasedStateMachine):
         self.names: dict[str, str] = {}
         self.max_expire: dict[str, float] = {}
         self.dead: set[str] = set()
+        self.owner: dict[str, str] = {}
         self.count = 0
 
     def teardown(self) -> None:
@@ -36,11 +40,13 @@ class LeaseMachine(RuleBasedStateMachine):
     def run(self, coro):  # type: ignore[no-untyped-def]
         return self.loop.run_until_complete(coro)
 
-    @rule(target=leases, ttl=st.integers(0, 3000), max_ttl=st.integers(0, 20_000), renewable=st.booleans())
-    def issue(self, ttl: int, max_ttl: int, renewable: bool) -> str:
+    @rule(target=leases, ttl=st.integers(0, 3000), max_ttl=st.integers(0, 20_000), renewable=st.booleans(),
+          token=st.sampled_from(TOKENS))
+    def issue(self, ttl: int, max_ttl: int, renewable: bool, token: str) -> str:
         self.count += 1
         name = f"u{self.count}"
-        lease_id = self.run(issue(self.s, name, ttl=ttl, max_ttl=max_ttl, renewable=renewable))
+        lease_id = self.run(issue(self.s, name, ttl=ttl, max_ttl=max_ttl, renewable=renewable, token_hash=token))
+        self.owner[lease_id] = token
         entry = self.run(self.s.manager.lookup(lease_id))
         assert entry is not None
         assert entry.max_expire_time - entry.issue_time <= 10_000
@@ -66,6 +72,14 @@ class LeaseMachine(RuleBasedStateMachine):
     def revoke(self, lease_id: str) -> None:
         self.run(self.s.manager.revoke(lease_id))
         self.dead.add(lease_id)
+
+    @rule(token=st.sampled_from(TOKENS[1:]))
+    def revoke_token(self, token: str) -> None:
+        self.run(self.s.manager.revoke_token(token))
+        for lease_id, owner in self.owner.items():
+            if owner == token:
+                self.dead.add(lease_id)
+                assert self.run(self.s.manager.lookup(lease_id)) is None, "a revoked token's lease survived"
 
     @rule(seconds=st.integers(1, 4000))
     def advance(self, seconds: int) -> None:
