@@ -155,3 +155,22 @@ def test_an_hsm_that_disappears_while_unsealed_is_only_needed_again_to_unseal(tm
         assert api.request("GET", "sys/health").status_code == 503
         # With its token directory gone SoftHSM2 cannot even initialise: the log says so.
         assert "auto-unseal failed, the node stays sealed: pkcs11 seal: cannot load or initialise" in server.log_text()
+
+
+def test_cli_init_under_the_hsm_asks_for_and_prints_recovery_keys(tmp_path: Path) -> None:
+    import json
+
+    from tests.cli.cli_harness import Cli, base_env
+
+    token = make_token(tmp_path / "hsm")
+    with running(hsm_server(tmp_path, token, workers=1)) as server:
+        cli = Cli({**base_env(tmp_path), "VAULT_ADDR": server.address})
+        result = cli("operator", "init", "-key-shares=3", "-key-threshold=2", "-format=json")
+        assert result.exit_code == 0, result.output
+        summary = json.loads(result.output)
+        assert len(summary["recovery_keys_b64"]) == 3
+        assert (summary["recovery_keys_shares"], summary["recovery_keys_threshold"]) == (3, 2)
+        assert summary["unseal_keys_b64"] == []
+        assert summary["root_token"]
+        text = cli("operator", "init", "-status")
+        assert text.exit_code == 0

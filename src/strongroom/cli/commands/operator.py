@@ -14,23 +14,27 @@ from strongroom.cli.errors import REMOTE_ERROR, LocalError, doing
 from strongroom.cli.session import Session, api_command, ask_secret
 
 
-def init_summary(answer: Mapping[str, Any], shares: int, threshold: int) -> dict[str, Any]:
-    """Vault's CLI shape for ``operator init -format=json``."""
-    keys_b64 = list(answer.get("keys_base64") or [])
+def init_summary(
+    answer: Mapping[str, Any], shares: int, threshold: int, *, recovery: bool = False
+) -> dict[str, Any]:
+    """Vault's CLI shape for ``operator init -format=json`` (recovery keys under an auto seal)."""
+    recovery_b64 = list(answer.get("recovery_keys_base64") or [])
     return {
-        "unseal_keys_b64": keys_b64,
+        "unseal_keys_b64": list(answer.get("keys_base64") or []),
         "unseal_keys_hex": list(answer.get("keys") or []),
-        "unseal_shares": shares,
-        "unseal_threshold": threshold,
-        "recovery_keys_b64": [],
-        "recovery_keys_hex": [],
-        "recovery_keys_shares": 0,
-        "recovery_keys_threshold": 0,
+        "unseal_shares": 0 if recovery else shares,
+        "unseal_threshold": 0 if recovery else threshold,
+        "recovery_keys_b64": recovery_b64,
+        "recovery_keys_hex": list(answer.get("recovery_keys") or []),
+        "recovery_keys_shares": shares if recovery else 0,
+        "recovery_keys_threshold": threshold if recovery else 0,
         "root_token": answer.get("root_token"),
     }
 
 
 def init_text(summary: Mapping[str, Any]) -> str:
+    if summary["recovery_keys_b64"]:
+        return _recovery_init_text(summary)
     lines = [f"Unseal Key {n}: {key}" for n, key in enumerate(summary["unseal_keys_b64"], start=1)]
     shares, threshold = summary["unseal_shares"], summary["unseal_threshold"]
     lines += [
@@ -41,6 +45,20 @@ def init_text(summary: Mapping[str, Any]) -> str:
         "Store each key share with a different person, and keep them apart. Whenever the server",
         f"starts or is sealed, {threshold} of these keys are needed to unseal it; there is no way",
         "to recover them.",
+    ]
+    return "\n".join(lines)
+
+
+def _recovery_init_text(summary: Mapping[str, Any]) -> str:
+    lines = [f"Recovery Key {n}: {key}" for n, key in enumerate(summary["recovery_keys_b64"], start=1)]
+    shares, threshold = summary["recovery_keys_shares"], summary["recovery_keys_threshold"]
+    lines += [
+        "",
+        f"Initial Root Token: {summary['root_token']}",
+        "",
+        f"Strongroom initialized with {shares} recovery key shares and a key threshold of {threshold}.",
+        "The server unseals itself through its auto-unseal device. Recovery keys cannot unseal it;",
+        "they authorise operations such as unsealing after an operator seal. Keep them apart.",
     ]
     return "\n".join(lines)
 
@@ -90,13 +108,18 @@ def register(cli: click.Group) -> None:
                 lambda: "Vault is initialized" if initialized else "Vault is not initialized",
             )
             return 0 if initialized else REMOTE_ERROR
+        with doing("checking the seal type"):
+            status = session.read("sys/seal-status", authenticated=False).body or {}
+        # Under an auto seal the shares are recovery keys (as `vault operator init` sends them).
+        recovery = bool(status.get("recovery_seal"))
+        prefix = "recovery" if recovery else "secret"
         with doing("initializing"):
             answer = session.write(
                 "sys/init",
-                {"secret_shares": key_shares, "secret_threshold": key_threshold},
+                {f"{prefix}_shares": key_shares, f"{prefix}_threshold": key_threshold},
                 authenticated=False,
             )
-        summary = init_summary(answer.body or {}, key_shares, key_threshold)
+        summary = init_summary(answer.body or {}, key_shares, key_threshold, recovery=recovery)
         session.show(summary, lambda: init_text(summary))
         return 0
 
