@@ -25,7 +25,13 @@ def _pkcs11(options: Mapping[str, str], random_bytes: RandomBytes) -> Seal:
     return pkcs11.build(options, random_bytes)
 
 
-SEAL_TYPES: dict[str, SealFactory] = {"pkcs11": _pkcs11}
+def _transit(options: Mapping[str, str], random_bytes: RandomBytes) -> Seal:
+    from strongroom.seals import transit
+
+    return transit.build(options, random_bytes)
+
+
+SEAL_TYPES: dict[str, SealFactory] = {"pkcs11": _pkcs11, "transit": _transit}
 
 
 def build_seal(blocks: tuple[SealBlock, ...], random_bytes: RandomBytes = os.urandom) -> Seal | None:
