@@ -28,10 +28,10 @@ def server_a(tmp_path: Path) -> Iterator[ServerProcess]:
         yield server
 
 
-def server_b(tmp_path: Path, a: ServerProcess, key_name: str = KEY_NAME) -> ServerProcess:
+def server_b(tmp_path: Path, a: ServerProcess, key_name: str = KEY_NAME, workers: int = 1) -> ServerProcess:
     (tmp_path / "b").mkdir(exist_ok=True)
     block = f'seal "transit" {{\n  address = "{a.address}"\n  key_name = "{key_name}"\n}}\n'
-    server = sqlite_server_process(tmp_path / "b", workers=1, extra=block)
+    server = sqlite_server_process(tmp_path / "b", workers=workers, extra=block)
     # The token comes from the environment, so it never sits in the config file.
     server.env["STRONGROOM_TRANSIT_SEAL_TOKEN"] = ROOT_TOKEN
     return server
@@ -44,10 +44,11 @@ def init_b(api: Api) -> dict[str, object]:
     return body
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 def test_init_returns_recovery_keys_and_a_restart_unseals_through_the_other_server(
-    tmp_path: Path, server_a: ServerProcess
+    tmp_path: Path, server_a: ServerProcess, workers: int
 ) -> None:
-    b = server_b(tmp_path, server_a)
+    b = server_b(tmp_path, server_a, workers=workers)
     with running(b):
         api = Api(b.address)
         before = api.request("GET", "sys/seal-status").json()
@@ -67,6 +68,13 @@ def test_init_returns_recovery_keys_and_a_restart_unseals_through_the_other_serv
         api = Api(b.address, str(body["root_token"]))
         assert api.request("GET", "sys/seal-status").json()["sealed"] is False
         assert api.request("GET", "secret/data/app").json()["data"]["data"] == {"password": "hunter2"}
+        # After a manual seal, a quorum of recovery keys authorises the unseal; A's key does the decrypting.
+        assert api.request("PUT", "sys/seal").status_code == 204
+        keys = body["recovery_keys"]
+        assert isinstance(keys, list)
+        assert api.request("PUT", "sys/unseal", json={"key": keys[0]}).json()["sealed"] is True
+        assert api.request("PUT", "sys/unseal", json={"key": keys[2]}).json()["sealed"] is False
+        assert api.request("GET", "secret/data/app").status_code == 200
     assert ROOT_TOKEN not in b.log_text()
     assert ROOT_TOKEN.encode() not in (tmp_path / "b" / "strongroom.db").read_bytes()
 
