@@ -17,12 +17,6 @@ Call = Callable[[hvac.Client], object]
 
 MISSING: list[tuple[str, Call, type[hvac.exceptions.VaultError], str]] = [
     (
-        "#4 database engine",
-        lambda c: c.sys.enable_secrets_engine("database", path="db-unsupported"),
-        hvac.exceptions.InvalidRequest,
-        "plugin not found in the catalog: database",
-    ),
-    (
         "#6 identity",
         lambda c: c.secrets.identity.list_entities(),
         hvac.exceptions.InvalidPath,

@@ -10,6 +10,7 @@ from strongroom.auth.jwt import jwt_factory
 from strongroom.auth.kubernetes import kubernetes_factory
 from strongroom.auth.userpass import UserpassBackend
 from strongroom.core.registry import Registry
+from strongroom.engines.database import database_factory
 from strongroom.engines.kv import KVBackend
 from strongroom.engines.pki import PKIBackend
 from strongroom.engines.transit import TransitBackend
@@ -24,6 +25,9 @@ def builtin_registry() -> Registry:
     registry.secrets["kv"] = KVBackend
     registry.secrets["pki"] = PKIBackend
     registry.secrets["transit"] = TransitBackend
+    # Operator-only switch (environment, never the API): lets connection_url reach a loopback database.
+    registry.secrets["database"] = database_factory(
+        allow_loopback=os.environ.get("STRONGROOM_DATABASE_ALLOW_LOOPBACK", "") == "true")
     registry.auth["userpass"] = UserpassBackend
     registry.auth["approle"] = AppRoleBackend
     registry.auth["cert"] = CertAuthBackend

@@ -9,7 +9,6 @@ Only ``postgresql-database-plugin`` is supported.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -226,8 +225,3 @@ def database_factory(*, allow_loopback: bool) -> Callable[[BackendContext], Data
     """A registry factory; ``allow_loopback`` is the operator's choice (databases often run on localhost)."""
     policy = EgressPolicy(allow_loopback=allow_loopback)
     return lambda ctx: DatabaseBackend(ctx, policy)
-
-
-def loopback_from_environment() -> bool:
-    """``STRONGROOM_DATABASE_ALLOW_LOOPBACK=true`` (operator environment, never the API) allows loopback."""
-    return os.environ.get("STRONGROOM_DATABASE_ALLOW_LOOPBACK", "") == "true"
