@@ -9,6 +9,7 @@ with the path's existence check.
 
 from __future__ import annotations
 
+import abc
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,8 +41,9 @@ class FrameworkBackend(LogicalBackend):
 
     _compiled: list[tuple[re.Pattern[str], Path]] | None = None
 
+    @abc.abstractmethod
     def paths(self) -> Sequence[Path]:
-        raise NotImplementedError("subclasses declare their paths")
+        """The backend's paths, most specific first (the first match wins)."""
 
     def _table(self) -> list[tuple[re.Pattern[str], Path]]:
         if self._compiled is None:

@@ -37,12 +37,13 @@ from strongroom.auth.jwt.config import CONFIG_FIELDS, CONFIG_KEY, JwtConfig, con
 from strongroom.auth.jwt.fetch import DocumentUnavailable, Fetcher
 from strongroom.auth.jwt.keysets import KeyCache
 from strongroom.auth.jwt.roles import ROLE_FIELDS, JwtRole, Roles, checked_role_name, role_changes
-from strongroom.errors import InvalidRequest, NotFound, PermissionDenied
+from strongroom.errors import InvalidRequest, PermissionDenied
 from strongroom.sdk.egress import EgressPolicy
 from strongroom.sdk.fields import Field, FieldData, FieldType
 from strongroom.sdk.framework import FrameworkBackend, Path
 from strongroom.sdk.jwt import TokenRejected, parse, verify_signature
 from strongroom.sdk.logical import Auth, BackendContext, Operation, Request, Response
+from strongroom.sdk.role_crud import RoleCrud
 
 log = logging.getLogger("strongroom.auth.jwt")
 
@@ -65,6 +66,7 @@ class JwtBackend(FrameworkBackend):
                  fetcher: Fetcher | None = None) -> None:
         super().__init__(ctx)
         self.keys = KeyCache(fetcher or Fetcher(egress or EgressPolicy()), ctx.system.clock)
+        self._role_crud: RoleCrud[JwtRole] = RoleCrud(self._roles, checked_role_name, role_changes)
 
     def unauthenticated_paths(self) -> list[str]:
         return ["login"]
@@ -73,9 +75,10 @@ class JwtBackend(FrameworkBackend):
         return [
             Path("config", {R: self._read_config, U: self._write_config, C: self._write_config}, CONFIG_FIELDS,
                  existence=self._config_exists, help="Configure where the keys that sign JWTs come from."),
-            Path("role/?", {L: self._list_roles}, help="List roles."),
-            Path(_ROLE, {R: self._read_role, U: self._write_role, C: self._write_role, D: self._delete_role},
-                 ROLE_FIELDS, existence=self._role_exists, help="Bind JWT claims to token settings."),
+            Path("role/?", {L: self._role_crud.list}, help="List roles."),
+            Path(_ROLE, {R: self._role_crud.read, U: self._role_crud.write, C: self._role_crud.write,
+                            D: self._role_crud.delete},
+                 ROLE_FIELDS, existence=self._role_crud.exists, help="Bind JWT claims to token settings."),
             Path("login", {U: self._login}, {"role": _STR, "jwt": _STR}, help="Log in with a JWT."),
         ]
 
@@ -108,26 +111,6 @@ class JwtBackend(FrameworkBackend):
             raise InvalidRequest(f"error checking the key source: {failed.message}") from None
 
     # -- roles -------------------------------------------------------------------------------
-
-    async def _role_exists(self, req: Request, f: FieldData) -> bool:
-        return await self._roles(req).get(checked_role_name(f.get("name"))) is not None
-
-    async def _list_roles(self, req: Request, f: FieldData) -> Response:
-        return Response.list_of(await self._roles(req).names())
-
-    async def _read_role(self, req: Request, f: FieldData) -> Response:
-        role = await self._roles(req).get(checked_role_name(f.get("name")))
-        if role is None:
-            raise NotFound()
-        return Response(data=role.response_data())
-
-    async def _write_role(self, req: Request, f: FieldData) -> None:
-        name = checked_role_name(f.get("name"))
-        roles = self._roles(req)
-        await roles.put(name, role_changes(await roles.get(name), f))
-
-    async def _delete_role(self, req: Request, f: FieldData) -> None:
-        await self._roles(req).delete(checked_role_name(f.get("name")))
 
     # -- login -------------------------------------------------------------------------------
 

@@ -48,11 +48,12 @@ from strongroom.auth.kubernetes.local_account import LocalAccount
 from strongroom.auth.kubernetes.review import REVIEW_TIMEOUT, TokenReviewer
 from strongroom.auth.kubernetes.roles import ROLE_FIELDS, KubeRole, Roles, checked_role_name, role_changes
 from strongroom.auth.kubernetes.selector import parse_selector
-from strongroom.errors import InvalidRequest, NotFound, PermissionDenied
+from strongroom.errors import InvalidRequest, PermissionDenied
 from strongroom.sdk.egress import EgressPolicy
 from strongroom.sdk.fields import Field, FieldData, FieldType
 from strongroom.sdk.framework import FrameworkBackend, Path
 from strongroom.sdk.logical import Auth, BackendContext, Operation, Request, Response
+from strongroom.sdk.role_crud import RoleCrud
 
 log = logging.getLogger("strongroom.auth.kubernetes")
 
@@ -81,6 +82,7 @@ class KubernetesBackend(FrameworkBackend):
         self.egress = egress or EgressPolicy()
         self.local_account = local_account or LocalAccount()
         self.review_timeout = review_timeout
+        self._role_crud: RoleCrud[KubeRole] = RoleCrud(self._roles, checked_role_name, role_changes)
 
     def unauthenticated_paths(self) -> list[str]:
         return ["login"]
@@ -89,9 +91,10 @@ class KubernetesBackend(FrameworkBackend):
         return [
             Path("config", {R: self._read_config, U: self._write_config, C: self._write_config}, CONFIG_FIELDS,
                  existence=self._config_exists, help="Configure the cluster this mount trusts."),
-            Path("role/?", {L: self._list_roles}, help="List roles."),
-            Path(_ROLE, {R: self._read_role, U: self._write_role, C: self._write_role, D: self._delete_role},
-                 ROLE_FIELDS, existence=self._role_exists, help="Bind service accounts to token settings."),
+            Path("role/?", {L: self._role_crud.list}, help="List roles."),
+            Path(_ROLE, {R: self._role_crud.read, U: self._role_crud.write, C: self._role_crud.write,
+                            D: self._role_crud.delete},
+                 ROLE_FIELDS, existence=self._role_crud.exists, help="Bind service accounts to token settings."),
             Path("login", {U: self._login}, {"role": _STR, "jwt": _STR},
                  help="Log in with a service-account token."),
         ]
@@ -113,26 +116,6 @@ class KubernetesBackend(FrameworkBackend):
         await (req.storage or self.ctx.storage).put(CONFIG_KEY, config_from(f).to_bytes())
 
     # -- roles -------------------------------------------------------------------------------
-
-    async def _role_exists(self, req: Request, f: FieldData) -> bool:
-        return await self._roles(req).get(checked_role_name(f.get("name"))) is not None
-
-    async def _list_roles(self, req: Request, f: FieldData) -> Response:
-        return Response.list_of(await self._roles(req).names())
-
-    async def _read_role(self, req: Request, f: FieldData) -> Response:
-        role = await self._roles(req).get(checked_role_name(f.get("name")))
-        if role is None:
-            raise NotFound()
-        return Response(data=role.response_data())
-
-    async def _write_role(self, req: Request, f: FieldData) -> None:
-        name = checked_role_name(f.get("name"))
-        roles = self._roles(req)
-        await roles.put(name, role_changes(await roles.get(name), f))
-
-    async def _delete_role(self, req: Request, f: FieldData) -> None:
-        await self._roles(req).delete(checked_role_name(f.get("name")))
 
     # -- login -------------------------------------------------------------------------------
 
