@@ -27,6 +27,7 @@ import httpx
 
 from strongroom.errors import InternalError, InvalidRequest
 from strongroom.sdk.egress import EgressPolicy, check_url
+from strongroom.sdk.outbound import BodyTooLarge, is_tls_failure, read_bounded
 
 log = logging.getLogger("strongroom.auth.jwt")
 
@@ -86,7 +87,7 @@ class Fetcher:
                                                  extensions={"sni_hostname": destination.host}) as reply:
                             content = await _bounded(reply, where)
                     except httpx.ConnectError as exc:
-                        tls_failed = tls_failed or _is_tls_failure(exc)
+                        tls_failed = tls_failed or is_tls_failure(exc)
                         continue  # the host's next checked address
                     except httpx.HTTPError as exc:
                         log.warning("fetching %s failed: %s", where, type(exc).__name__)
@@ -99,26 +100,11 @@ class Fetcher:
         raise DocumentUnavailable(f"{where} is unreachable")
 
 
-def _is_tls_failure(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    for _ in range(8):  # the chain httpx -> httpcore -> ssl is short; bound it anyway
-        if seen is None:
-            return False
-        if isinstance(seen, ssl.SSLError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
 async def _bounded(reply: httpx.Response, where: str) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in reply.aiter_bytes():
-        size += len(chunk)
-        if size > MAX_DOCUMENT_BYTES:
-            raise DocumentUnavailable(f"{where} is larger than {MAX_DOCUMENT_BYTES} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    try:
+        return await read_bounded(reply, MAX_DOCUMENT_BYTES)
+    except BodyTooLarge:
+        raise DocumentUnavailable(f"{where} is larger than {MAX_DOCUMENT_BYTES} bytes") from None
 
 
 def _document(reply: httpx.Response, content: bytes, where: str) -> Document:

@@ -31,6 +31,7 @@ import httpx
 from strongroom.auth.kubernetes.jws import TokenRejected
 from strongroom.errors import InternalError, InvalidRequest
 from strongroom.sdk.egress import Destination, EgressPolicy, check_url
+from strongroom.sdk.outbound import BodyTooLarge, is_tls_failure, read_bounded
 
 log = logging.getLogger("strongroom.auth.kubernetes")
 
@@ -126,7 +127,7 @@ class TokenReviewer:
                                              extensions={"sni_hostname": destination.host}) as reply:
                         content = await _bounded_body(reply, where)
                 except httpx.ConnectError as exc:
-                    tls_failed = tls_failed or _is_tls_failure(exc)
+                    tls_failed = tls_failed or is_tls_failure(exc)
                     continue  # the host's next checked address
                 except httpx.HTTPError as exc:
                     log.warning("%s failed: %s", where, type(exc).__name__)
@@ -139,25 +140,10 @@ class TokenReviewer:
 
 async def _bounded_body(reply: httpx.Response, where: str) -> bytes:
     """The reply's body, read no further than :data:`MAX_ANSWER_BYTES`."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in reply.aiter_bytes():
-        size += len(chunk)
-        if size > MAX_ANSWER_BYTES:
-            raise ReviewUnavailable(f"{where} answered more than {MAX_ANSWER_BYTES} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _is_tls_failure(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    for _ in range(8):  # the chain httpx -> httpcore -> ssl is short; bound it anyway
-        if seen is None:
-            return False
-        if isinstance(seen, ssl.SSLError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+    try:
+        return await read_bounded(reply, MAX_ANSWER_BYTES)
+    except BodyTooLarge:
+        raise ReviewUnavailable(f"{where} answered more than {MAX_ANSWER_BYTES} bytes") from None
 
 
 def _answer(status: int, content: bytes, where: str) -> dict[str, Any]:
