@@ -100,12 +100,12 @@ class StorageConformance:
     # --- what a backend's test class provides -------------------------------------------
 
     def make_backend(self) -> StorageBackend:
-        """A new, unopened backend on an empty store."""
-        raise NotImplementedError
+        """A new, unopened backend on an empty store. Every backend's test class defines it."""
+        raise TypeError(f"{type(self).__name__} must define make_backend()")
 
     def make_second_instance(self) -> StorageBackend:
         """Another unopened instance on the store :meth:`make_backend` used (shared_store only)."""
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} has shared_store = True but no make_second_instance()")
 
     # --- plumbing ------------------------------------------------------------------------
 
