@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Generic, Protocol, TypeVar
 
-from strongroom.errors import NotFound
+from strongroom.errors import InvalidRequest, NotFound
 from strongroom.sdk.fields import FieldData
 from strongroom.sdk.logical import Request, Response
 
@@ -48,6 +48,14 @@ class RoleCrud(Generic[R]):
         self._roles = roles
         self._check_name = check_name
         self._changes = changes
+
+    async def find(self, req: Request, name: str) -> R | None:
+        """The role called ``name`` for a login, or None (also for a name that could never be valid)."""
+        try:
+            checked = self._check_name(name)
+        except InvalidRequest:
+            return None
+        return await self._roles(req).get(checked)
 
     async def exists(self, req: Request, f: FieldData) -> bool:
         return await self._roles(req).get(self._check_name(f.get("name"))) is not None

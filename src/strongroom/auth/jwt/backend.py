@@ -124,7 +124,7 @@ class JwtBackend(FrameworkBackend):
         role_name = f.get("role") or config.default_role
         if not role_name:
             raise InvalidRequest("missing role")
-        role = await self._roles(req).get(role_name) if _plausible(role_name) else None
+        role = await self._role_crud.find(req, role_name)
         if role is None:
             raise InvalidRequest(f"role {role_name[:128]!r} could not be found")
         if not role.token.allows_address(req.remote_addr):
@@ -154,14 +154,6 @@ class JwtBackend(FrameworkBackend):
                                internal_data={"role": role_name, "groups": groups})
         auth.alias_metadata = dict(metadata)
         return auth
-
-
-def _plausible(name: str) -> bool:
-    try:
-        checked_role_name(name)
-    except InvalidRequest:
-        return False
-    return True
 
 
 def jwt_factory(*, allow_loopback: bool = False) -> Callable[[BackendContext], JwtBackend]:

@@ -126,7 +126,7 @@ class KubernetesBackend(FrameworkBackend):
         jwt = f.get("jwt") or ""
         if not jwt:
             raise InvalidRequest("missing jwt")
-        role = await self._roles(req).get(role_name) if _plausible(role_name) else None
+        role = await self._role_crud.find(req, role_name)
         if role is None:
             raise InvalidRequest(f"invalid role name {role_name[:128]!r}")
         config = await load_config(req.storage or self.ctx.storage)
@@ -232,14 +232,6 @@ class KubernetesBackend(FrameworkBackend):
                                alias_name=alias, internal_data={"role": role_name})
         auth.alias_metadata = dict(metadata)
         return auth
-
-
-def _plausible(name: str) -> bool:
-    try:
-        checked_role_name(name)
-    except InvalidRequest:
-        return False
-    return True
 
 
 def kubernetes_factory(*, allow_loopback: bool = False) -> Callable[[BackendContext], KubernetesBackend]:
