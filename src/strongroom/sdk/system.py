@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from strongroom.sdk.passwords import PasswordGenerator
+    from strongroom.sdk.scheduling import JobScheduler
 
 
 class Clock(Protocol):
@@ -57,6 +58,8 @@ class SystemView:
     random_bytes: RandomBytes = field(default=os.urandom)
     #: Passwords from ``sys/policies/password`` (see :mod:`strongroom.sdk.passwords`); set by the core.
     generate_password: PasswordGenerator | None = None
+    #: The core's job scheduler, scoped to this mount (see :mod:`strongroom.sdk.scheduling`); set by the core.
+    scheduler: JobScheduler | None = None
 
     @property
     def default_lease_ttl(self) -> int:
