@@ -39,6 +39,7 @@ from strongroom.core.policy.store import PolicyStore
 from strongroom.core.quotas.enforcer import QuotaEnforcer
 from strongroom.core.read_cache import RevisionCache
 from strongroom.core.registry import Registry
+from strongroom.core.scheduler import Scheduler
 from strongroom.core.seal import SealManager
 from strongroom.core.sys_sealed import SealedSystemEndpoints
 from strongroom.core.tokens.store import TokenEntry, TokenStore
@@ -147,22 +148,24 @@ class Core:
             random_bytes=random_bytes,
         )
         self.sealed_endpoints = SealedSystemEndpoints(self)
-        # Token entries are read on every request and hold no secret value (ids are
-        # salted hashes), so they are cached per process while storage is unchanged.
-        self.token_cache = RevisionCache(StorageView(barrier, "sys/token/"))
-        self.tokens = TokenStore(self.token_cache, clock=clock, random_bytes=random_bytes)
-        #: Leases of dynamic secrets (``strongroom.core.leases``); a revoked token takes its leases along.
-        self.leases = ExpirationManager(
-            StorageView(barrier, "sys/expire/"), self._lease_backend, clock=clock, random_bytes=random_bytes
+        #: The root namespace: its services sit on the barrier itself (``strongroom.core.namespaces``).
+        self.root = NamespaceScope(self, ROOT_NAMESPACE, barrier)
+        #: Every namespace, the root included; the request picks one, then the same pipeline runs.
+        self.namespaces = NamespaceManager(self)
+        # The root namespace's services under their old names: most of the core, the composition
+        # root and the key ceremonies only ever deal with the root namespace.
+        self.token_cache = self.root.token_cache
+        self.tokens = self.root.tokens
+        self.leases = self.root.leases
+        #: Every mount's scheduled jobs (``strongroom.core.scheduler``); run with lease expiry by one loop.
+        self.scheduler = Scheduler(
+            StorageView(barrier, "sys/scheduler/"), self._job_backend, clock=clock, random_bytes=random_bytes
         )
-        self.tokens.on_revoke.append(lambda entry: self.leases.revoke_token(entry.id_hash))
-        #: Response wrapping; a revoked wrapping token (used, expired) takes its wrapped answer along.
-        self.wrapping = WrappingStore(StorageView(barrier, "sys/wrapping/"), self.tokens, self.system)
-        self.tokens.on_revoke.append(self.wrapping.forget)
+        self.wrapping = self.root.wrapping
         self._revision: int | None = None
-        self.policies = PolicyStore(StorageView(barrier, "sys/policy/"))
-        self.mounts = MountManager(self)
-        self.acls = AclCache(self.policies)
+        self.policies = self.root.policies
+        self.mounts = self.root.mounts
+        self.acls = self.root.acls
         self._generation: bytes | None = None
         self._ready = False
         self.audit: AuditBroker = NoAudit()
@@ -212,6 +215,7 @@ class Core:
         self.acls.invalidate()
         self.token_cache.invalidate()
         self.leases.index.forget()
+        self.scheduler.index.forget()
         self._generation = None
         self._revision = None
 
@@ -418,6 +422,16 @@ class Core:
         if matched is None or matched[0].entry.route_prefix != mount:
             return None
         return matched[0].backend, matched[0].system
+
+    async def _job_backend(self, mount_uuid: str) -> LogicalBackend | None:
+        """The backend of the mount with this uuid, for the scheduler; None when no such mount is in storage."""
+        for attempt in range(2):
+            for route in self.mounts.router.routes():
+                if route.entry.uuid == mount_uuid:
+                    return route.backend
+            if attempt == 0:
+                await self._refresh()  # another process may have mounted it since this one last looked
+        return None
 
     async def _audit_refusal(self, event: AuditEvent, error: StrongroomError) -> None:
         """A refused request is on record too: request and response, both carrying the error."""

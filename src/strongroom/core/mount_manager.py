@@ -152,6 +152,7 @@ class MountManager:
             clock=self.core.clock,
             random_bytes=self.core.random_bytes,
             generate_password=self.core.password_policies.generate,
+            scheduler=self.core.scheduler.for_mount(entry.uuid),
         )
         ctx = BackendContext(
             storage=self.storage_for(entry),
@@ -251,6 +252,7 @@ class MountManager:
         if target is None:
             return  # Vault answers 204 for disabling what is not mounted
         await self.core.bump_generation()
+        await self.core.scheduler.drop_mount(target.uuid)
         await self._purge(target)
 
     async def _purge(self, entry: MountEntry) -> None:

@@ -15,8 +15,9 @@ from collections.abc import Generator
 import uvicorn
 
 from strongroom.core.core import Core, CoreConfig
-from strongroom.core.leases.runner import run_expiry
+from strongroom.core.leases.runner import expiry_tick
 from strongroom.core.lockout import LockoutDefaults
+from strongroom.core.scheduler.runner import run_ticks
 from strongroom.core.seal import KeyEvent, KeyListener, LocalSealManager, SealManager
 from strongroom.core.tokens.store import TokenStore
 from strongroom.crypto.barrier import Barrier
@@ -149,8 +150,8 @@ def uvicorn_server(
 async def serve(core: Core, settings: NodeSettings, sockets: list[socket.socket], *, jobs: bool = True) -> None:
     """Serve every listener until SIGTERM or SIGINT, then shut down gracefully.
 
-    With ``jobs`` this process also runs the node's scheduled jobs (the lease expiry
-    loop): the single process does, and of a supervisor's workers only worker 0.
+    With ``jobs`` this process also runs the node's background loop (lease expiry and
+    scheduled jobs): the single process does, and of a supervisor's workers only worker 0.
     """
     tls = {i: ListenerTLS.create(item) for i, item in enumerate(settings.listeners) if not item.tls_disable}
     servers = [
@@ -173,9 +174,7 @@ async def serve(core: Core, settings: NodeSettings, sockets: list[socket.socket]
     loop.add_signal_handler(signal.SIGHUP, hangup)
     watcher = asyncio.create_task(watch_files(list(tls.values()))) if tls else None
     jobs_stop = asyncio.Event()
-    expiry = (
-        asyncio.create_task(run_expiry(core.leases, jobs_stop, ready=lambda: not core.sealed)) if jobs else None
-    )
+    expiry = asyncio.create_task(run_background(core, jobs_stop)) if jobs else None
     try:
         await asyncio.gather(*(srv.serve(sockets=[sock]) for srv, sock in zip(servers, sockets, strict=True)))
     finally:
@@ -187,6 +186,16 @@ async def serve(core: Core, settings: NodeSettings, sockets: list[socket.socket]
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
         await close_audit(core)
+
+
+async def run_background(core: Core, stop: asyncio.Event) -> None:
+    """The node's one background loop: lease expiry and every mount's scheduled jobs (docs/rotation.md)."""
+
+    async def jobs_tick() -> bool:
+        return await core.scheduler.run_due() >= core.scheduler.config.batch
+
+    ticks = [("lease expiry", expiry_tick(core.leases)), ("scheduled jobs", jobs_tick)]
+    await run_ticks(ticks, stop, ready=lambda: not core.sealed)
 
 
 def make_app(core: Core, listener: ListenerSettings) -> VaultApp:
