@@ -148,24 +148,26 @@ class Core:
             random_bytes=random_bytes,
         )
         self.sealed_endpoints = SealedSystemEndpoints(self)
-        #: The root namespace: its services sit on the barrier itself (``strongroom.core.namespaces``).
-        self.root = NamespaceScope(self, ROOT_NAMESPACE, barrier)
-        #: Every namespace, the root included; the request picks one, then the same pipeline runs.
-        self.namespaces = NamespaceManager(self)
-        # The root namespace's services under their old names: most of the core, the composition
-        # root and the key ceremonies only ever deal with the root namespace.
-        self.token_cache = self.root.token_cache
-        self.tokens = self.root.tokens
-        self.leases = self.root.leases
+        # Token entries are read on every request and hold no secret value (ids are
+        # salted hashes), so they are cached per process while storage is unchanged.
+        self.token_cache = RevisionCache(StorageView(barrier, "sys/token/"))
+        self.tokens = TokenStore(self.token_cache, clock=clock, random_bytes=random_bytes)
+        #: Leases of dynamic secrets (``strongroom.core.leases``); a revoked token takes its leases along.
+        self.leases = ExpirationManager(
+            StorageView(barrier, "sys/expire/"), self._lease_backend, clock=clock, random_bytes=random_bytes
+        )
+        self.tokens.on_revoke.append(lambda entry: self.leases.revoke_token(entry.id_hash))
         #: Every mount's scheduled jobs (``strongroom.core.scheduler``); run with lease expiry by one loop.
         self.scheduler = Scheduler(
             StorageView(barrier, "sys/scheduler/"), self._job_backend, clock=clock, random_bytes=random_bytes
         )
-        self.wrapping = self.root.wrapping
+        #: Response wrapping; a revoked wrapping token (used, expired) takes its wrapped answer along.
+        self.wrapping = WrappingStore(StorageView(barrier, "sys/wrapping/"), self.tokens, self.system)
+        self.tokens.on_revoke.append(self.wrapping.forget)
         self._revision: int | None = None
-        self.policies = self.root.policies
-        self.mounts = self.root.mounts
-        self.acls = self.root.acls
+        self.policies = PolicyStore(StorageView(barrier, "sys/policy/"))
+        self.mounts = MountManager(self)
+        self.acls = AclCache(self.policies)
         self._generation: bytes | None = None
         self._ready = False
         self.audit: AuditBroker = NoAudit()
