@@ -21,6 +21,9 @@ from typing import TYPE_CHECKING, Any
 from strongroom.core.acl_cache import AclCache
 from strongroom.core.alerts.feed import AlertFeed, NoDetector
 from strongroom.core.alerts.signals import TAG_BOUND_CIDR_VIOLATION
+from strongroom.core.events import EventHub, EventPublisher, Subscription
+from strongroom.core.events.hub import EventFilter, PathCheck
+from strongroom.core.events.log import EventLog
 from strongroom.core.hooks import (
     AuditBroker,
     AuditEvent,
@@ -34,6 +37,7 @@ from strongroom.core.leases import ExpirationManager
 from strongroom.core.lockout import LockoutDefaults, LoginLockout
 from strongroom.core.mount_manager import MountManager
 from strongroom.core.password_policies.store import PasswordPolicyStore
+from strongroom.core.policy.acl import ACL
 from strongroom.core.policy.canonical import canonical_request_path
 from strongroom.core.policy.store import PolicyStore
 from strongroom.core.quotas.enforcer import QuotaEnforcer
@@ -148,6 +152,12 @@ class Core:
             random_bytes=random_bytes,
         )
         self.sealed_endpoints = SealedSystemEndpoints(self)
+        #: Events (``docs/events.md``): every mount's ``SystemView.publish_event`` feeds the publisher,
+        #: which writes the node's event log; the hub tails it for this process's subscribers.
+        event_log = EventLog(StorageView(barrier, "sys/events/"), clock=clock, random_bytes=random_bytes)
+        self.event_publisher = EventPublisher(event_log)
+        self.events = EventHub(event_log)
+        self.system.event_sink = self.event_publisher.publish
         # Token entries are read on every request and hold no secret value (ids are
         # salted hashes), so they are cached per process while storage is unchanged.
         self.token_cache = RevisionCache(StorageView(barrier, "sys/token/"))
@@ -210,6 +220,8 @@ class Core:
 
     async def pre_seal(self) -> None:
         self._ready = False
+        self.events.close_all("sealed")
+        await self.event_publisher.drain()  # while the barrier still has its keys
         for state in self.states:
             await state.unload()
         await self.mounts.unload()
@@ -418,6 +430,34 @@ class Core:
         await self.audit.log_response(event)
         return response
 
+    async def subscribe_events(
+        self, token: str, remote_addr: str, event_type: str, path_prefix: str = ""
+    ) -> Subscription:
+        """Open an event subscription (``sys/events/subscribe/:eventType``), as Vault authorises it:
+        ``read`` on ``sys/events/subscribe/<eventType>``; then each event only if the token may
+        ``read`` or ``subscribe`` to the event's path (``docs/events.md``)."""
+        if self.sealed:
+            raise Sealed()
+        await self._refresh()
+        if not event_type:
+            raise InvalidRequest("missing event type: use sys/events/subscribe/<type> ('*' for every type)")
+        path = canonical_request_path(f"sys/events/subscribe/{event_type}")
+        entry = await self._authenticate(token, remote_addr)
+        if await self.tokens.use(entry):
+            await self.tokens.revoke_tree(entry)  # its last use: the stream ends at the first re-check
+        acl = await self.acls.for_policies(entry.policies)
+        if not acl.authorize("read", path, {}).allowed:
+            log.info("permission denied: subscribe %s", path)
+            raise PermissionDenied()
+
+        async def authorizer() -> PathCheck | None:
+            current = await self.tokens.lookup(token)
+            if current is None:
+                return None
+            return partial(_may_see_event, await self.acls.for_policies(current.policies))
+
+        return await self.events.open(entry.id_hash, EventFilter(event_type, path_prefix), authorizer)
+
     def _lease_backend(self, mount: str) -> tuple[LogicalBackend, SystemView] | None:
         """The backend mounted exactly at ``mount`` and its system view, for the expiration manager."""
         matched = self.mounts.router.match(mount)
@@ -508,6 +548,16 @@ class Core:
         auth.policies = list(token_entry.policies)
         auth.token_policies = list(token_entry.policies)
         auth.ttl = token_entry.ttl
+
+
+def _may_see_event(acl: ACL, path: str) -> bool:
+    """Vault delivers an event when the token has ``subscribe`` on its path; we also accept ``read``
+    (an event says less than a read answers, so a reader learns nothing new)."""
+    try:
+        capabilities = acl.capabilities(path)
+    except StrongroomError:
+        return False
+    return any(cap in capabilities for cap in ("root", "read", "subscribe"))
 
 
 def _matches_any(patterns: Any, path: str) -> bool:

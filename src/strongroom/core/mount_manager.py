@@ -30,6 +30,7 @@ from strongroom.core.mounts import (
 from strongroom.core.router import Route, Router
 from strongroom.crypto.view import StorageView
 from strongroom.errors import InternalError, InvalidRequest
+from strongroom.sdk.events import EventOrigin
 from strongroom.sdk.logical import BackendContext, LogicalBackend
 from strongroom.sdk.storage import Precondition, TxnOp, retry_on_conflict
 from strongroom.sdk.system import SystemView
@@ -153,6 +154,10 @@ class MountManager:
             random_bytes=self.core.random_bytes,
             generate_password=self.core.password_policies.generate,
             scheduler=self.core.scheduler.for_mount(entry.uuid),
+            event_sink=self.core.event_publisher.publish,
+            event_origin=EventOrigin(
+                mount_path=entry.route_prefix, mount_accessor=entry.accessor, plugin=entry.type, mount_class=entry.kind
+            ),
         )
         ctx = BackendContext(
             storage=self.storage_for(entry),

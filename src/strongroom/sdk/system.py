@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
+
+from strongroom.sdk.events import EventOrigin, EventSink, MetadataValue
 
 if TYPE_CHECKING:
     from strongroom.sdk.passwords import PasswordGenerator
@@ -58,6 +60,21 @@ class SystemView:
     random_bytes: RandomBytes = field(default=os.urandom)
     #: Passwords from ``sys/policies/password`` (see :mod:`strongroom.sdk.passwords`); set by the core.
     generate_password: PasswordGenerator | None = None
+    #: Where published events go (the node's event log, see ``docs/events.md``); set by the core.
+    event_sink: EventSink | None = None
+    #: The mount this view belongs to, as events name it; set by the core.
+    event_origin: EventOrigin | None = None
+
+    def publish_event(self, event_type: str, path: str, metadata: Mapping[str, MetadataValue] | None = None) -> None:
+        """Publish ``event_type`` (``kv-v2/data-write``) about ``path`` (the full request path,
+        mount included, e.g. ``secret/data/app``) after the change is committed.
+
+        Never blocks, never raises, and does nothing outside a core (unit tests of a backend
+        alone). ``metadata`` must hold no secret value.
+        """
+        sink, origin = self.event_sink, self.event_origin
+        if sink is not None and origin is not None:
+            sink(origin, event_type, path, metadata or {})
     #: The core's job scheduler, scoped to this mount (see :mod:`strongroom.sdk.scheduling`); set by the core.
     scheduler: JobScheduler | None = None
 

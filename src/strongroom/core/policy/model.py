@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 #: Capabilities a policy may grant, in Vault's spelling.
-CAPABILITIES = frozenset({"create", "read", "update", "patch", "delete", "list", "sudo", "deny"})
+CAPABILITIES = frozenset({"create", "read", "update", "patch", "delete", "list", "sudo", "deny", "subscribe"})
 
 #: Everything the root policy grants (reported as ``["root"]`` by sys/capabilities).
 ALL_GRANTS = CAPABILITIES - {"deny"}

@@ -3,7 +3,7 @@
 Accepted (HCL or the equivalent JSON)::
 
     path "secret/data/app/*" {
-      capabilities        = ["create", "read", "update", "patch", "delete", "list", "sudo", "deny"]
+      capabilities        = ["create", "read", "update", "patch", "delete", "list", "sudo", "deny", "subscribe"]
       policy              = "read" | "write" | "deny" | "sudo"   # legacy shorthand, unioned
       allowed_parameters  = { "name" = ["value", 1, true], "*" = [] }
       denied_parameters   = { "name" = [] }
