@@ -31,7 +31,14 @@ def _transit(options: Mapping[str, str], random_bytes: RandomBytes) -> Seal:
     return transit.build(options, random_bytes)
 
 
-SEAL_TYPES: dict[str, SealFactory] = {"pkcs11": _pkcs11, "transit": _transit}
+def _awskms(options: Mapping[str, str], random_bytes: RandomBytes) -> Seal:
+    # boto3 takes a while to import: only nodes that configure this seal pay for it.
+    from strongroom.seals import awskms
+
+    return awskms.build(options, random_bytes)
+
+
+SEAL_TYPES: dict[str, SealFactory] = {"pkcs11": _pkcs11, "transit": _transit, "awskms": _awskms}
 
 
 def build_seal(blocks: tuple[SealBlock, ...], random_bytes: RandomBytes = os.urandom) -> Seal | None:
