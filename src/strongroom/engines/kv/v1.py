@@ -92,11 +92,20 @@ class KVv1:
         if not isinstance(req.data, dict) or not req.data:
             raise InvalidRequest("missing data fields")
         await self._storage(req).put(PREFIX + path, encode_entry(req.data))
+        self._publish(req, "write", path)
 
     async def delete(self, req: Request, fd: FieldData) -> None:
         path = lookup_path(req.path)
         if path is not None:
             await self._storage(req).delete(PREFIX + path)
+            self._publish(req, "delete", path)
+
+    def _publish(self, req: Request, operation: str, path: str) -> None:
+        """Vault's ``kv-v1/<operation>`` event (names only, never a value)."""
+        full = req.mount_point + path
+        self.ctx.system.publish_event(
+            f"kv-v1/{operation}", full, {"path": full, "data_path": full, "operation": operation, "modified": True}
+        )
 
     async def list(self, req: Request, fd: FieldData) -> Response:
         after, limit = pagination(fd)

@@ -112,6 +112,7 @@ class DataHandlers:
 
         async with self.engine.locks.for_key(path):
             meta = await self.engine.retry_on_conflict(attempt)
+        self.engine.publish(req, "data-write", path, meta)
         return Response(data=meta.version_view(meta.current_version))
 
     async def patch(self, req: Request, fd: FieldData) -> Response:
@@ -146,6 +147,7 @@ class DataHandlers:
                 raise InvalidRequest("the patch is nested too deeply") from None
             encoded = encode_entry(merged)
             await commit_new_version(store, path, meta, guard, config=config, encoded=encoded, now=now)
+            self.engine.publish(req, "data-patch", path, meta)
             return Response(data=meta.version_view(meta.current_version))
 
         async with self.engine.locks.for_key(path):
@@ -162,7 +164,7 @@ class DataHandlers:
             version.deletion_ns = now
             return [store.put_meta(path, meta)]
 
-        await self.engine.change_existing(req, fd.get("path"), change)
+        await self.engine.change_existing(req, fd.get("path"), change, event="data-delete")
 
     async def subkeys(self, req: Request, fd: FieldData) -> Response:
         """The keys of a version's data with values replaced by null, down to ``depth`` (0: all)."""

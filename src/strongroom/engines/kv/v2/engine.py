@@ -42,27 +42,51 @@ class Engine:
         """
         return await retry_on_conflict(attempt, random_bytes=self.ctx.system.random_bytes)
 
+    def publish(self, req: Request, operation: str, secret: str, meta: SecretMeta | None = None) -> None:
+        """Vault's ``kv-v2/<operation>`` event for a committed change of ``secret`` (no value in it)."""
+        mount = req.mount_point
+        metadata: dict[str, str | int | bool] = {
+            "path": mount + req.path,
+            "data_path": f"{mount}data/{secret}",
+            "operation": operation,
+            "modified": True,
+        }
+        if meta is not None:
+            metadata["current_version"] = meta.current_version
+            metadata["oldest_version"] = meta.oldest_version
+        self.ctx.system.publish_event(f"kv-v2/{operation}", mount + req.path, metadata)
+
     async def change_existing(
-        self, req: Request, raw_path: str, change: Callable[[str, SecretMeta, V2Store], Awaitable[list[TxnOp]]]
+        self,
+        req: Request,
+        raw_path: str,
+        change: Callable[[str, SecretMeta, V2Store], Awaitable[list[TxnOp]]],
+        *,
+        event: str = "",
     ) -> None:
         """Read-modify-write of an existing secret's metadata (and versions), retried on conflict.
 
         ``change`` edits the metadata it is given and returns the ops to commit
         (none: nothing to do). A missing secret or an unusable path is a no-op,
-        as Vault answers 204 for deleting what is not there.
+        as Vault answers 204 for deleting what is not there. With ``event``, a
+        committed change publishes ``kv-v2/<event>``.
         """
         path = lookup_path(raw_path)
         if path is None:
             return
         store = self.store(req)
 
-        async def attempt() -> None:
+        async def attempt() -> SecretMeta | None:
             meta, guard = await store.meta_for_update(path)
             if meta is None:
-                return
+                return None
             ops = await change(path, meta, store)
-            if ops:
-                await store.commit(ops, guard)
+            if not ops:
+                return None
+            await store.commit(ops, guard)
+            return meta
 
         async with self.locks.for_key(path):
-            await self.retry_on_conflict(attempt)
+            changed = await self.retry_on_conflict(attempt)
+        if event and changed is not None:
+            self.publish(req, event, path, changed)

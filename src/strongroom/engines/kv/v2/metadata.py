@@ -89,6 +89,7 @@ class MetadataHandlers:
 
         async with self.engine.locks.for_key(path):
             config = await self.engine.retry_on_conflict(attempt)
+        self.engine.publish(req, "metadata-write", path)
         warnings = _warnings(fd, config)
         return Response(warnings=warnings) if warnings else None
 
@@ -129,6 +130,7 @@ class MetadataHandlers:
 
         async with self.engine.locks.for_key(path):
             config = await self.engine.retry_on_conflict(attempt)
+        self.engine.publish(req, "metadata-patch", path)
         warnings = _warnings(fd, config)
         return Response(warnings=warnings) if warnings else None
 
@@ -147,7 +149,7 @@ class MetadataHandlers:
             # Conditional, so a version another worker adds meanwhile is deleted too, not orphaned.
             return [store.delete_meta(path), *store.delete_versions(meta, list(meta.versions))]
 
-        await self.engine.change_existing(req, fd.get("path"), change)
+        await self.engine.change_existing(req, fd.get("path"), change, event="metadata-delete")
 
     async def list(self, req: Request, fd: FieldData) -> Response:
         """Immediate children of a folder (secrets, and sub-folders ending in '/'), paginated."""

@@ -51,7 +51,7 @@ class VersionHandlers:
                     version.deletion_ns = now
             return [store.put_meta(path, meta)]
 
-        await self.engine.change_existing(req, fd.get("path"), change)
+        await self.engine.change_existing(req, fd.get("path"), change, event="delete")
 
     async def undelete(self, req: Request, fd: FieldData) -> None:
         """Clear the deletion of each listed version that is not destroyed.
@@ -70,7 +70,7 @@ class VersionHandlers:
                     version.deletion_ns = meta.undelete_deadline(now, config)
             return [store.put_meta(path, meta)]
 
-        await self.engine.change_existing(req, fd.get("path"), change)
+        await self.engine.change_existing(req, fd.get("path"), change, event="undelete")
 
     async def destroy(self, req: Request, fd: FieldData) -> None:
         """Remove the data of each listed version for good; its metadata stays, marked ``destroyed``."""
@@ -82,4 +82,4 @@ class VersionHandlers:
                 meta.versions[number].destroyed = True
             return [store.put_meta(path, meta), *store.delete_versions(meta, present)]
 
-        await self.engine.change_existing(req, fd.get("path"), change)
+        await self.engine.change_existing(req, fd.get("path"), change, event="destroy")
