@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.seals.kms_emulator import KmsEmulator
 from tests.seals.softhsm import Token, make_token
 
 
@@ -21,3 +22,12 @@ def session_token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Token]:
         os.environ.pop("SOFTHSM2_CONF", None)
     else:
         os.environ["SOFTHSM2_CONF"] = previous
+
+
+@pytest.fixture(scope="session")
+def kms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KmsEmulator]:
+    """moto's KMS emulator on 127.0.0.1 (see tests/seals/kms_emulator.py); tests that stop it start it again."""
+    emulator = KmsEmulator(Path(tmp_path_factory.mktemp("moto")) / "recording.jsonl")
+    emulator.start()
+    yield emulator
+    emulator.stop()

@@ -240,8 +240,10 @@ class AwsKmsSeal(Seal):
             if code in _CREDENTIAL_CODES:
                 return self._fail(f"AWS rejected the credentials ({code})")
             if code == "AccessDeniedException":
+                # On Decrypt KMS-compatible endpoints also answer this for a ciphertext made by another key.
+                also = ", or the stored ciphertext names another key" if decrypting else ""
                 return self._fail(f"access denied to the KMS key {key_id!r} (AccessDeniedException): the "
-                                  "credentials need kms:Encrypt, kms:Decrypt and kms:DescribeKey on it")
+                                  f"credentials need kms:Encrypt, kms:Decrypt and kms:DescribeKey on it{also}")
             return self._fail(f"KMS refused the request ({code})")
         if isinstance(exc, botocore.exceptions.ConnectTimeoutError | botocore.exceptions.ReadTimeoutError):
             return self._fail(f"{self._where()}: timed out ({type(exc).__name__})")
