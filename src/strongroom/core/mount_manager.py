@@ -153,7 +153,7 @@ class MountManager:
             clock=self.core.clock,
             random_bytes=self.core.random_bytes,
             generate_password=self.core.password_policies.generate,
-            scheduler=self.core.scheduler.for_mount(entry.uuid),
+            scheduler=self.core.scheduler.for_mount(entry.uuid, entry.route_prefix),
             event_sink=self.core.event_publisher.publish,
             event_origin=EventOrigin(
                 mount_path=entry.route_prefix, mount_accessor=entry.accessor, plugin=entry.type, mount_class=entry.kind

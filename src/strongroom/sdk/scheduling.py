@@ -46,6 +46,27 @@ class Job:
     last_error: str = ""
 
 
+@dataclass(frozen=True)
+class RotationOutcome:
+    """One rotation attempt, reported for the core's metrics and alerts. Never a secret value.
+
+    ``kind`` names what rotated (``kv``, ``database-static-role``, ``database-root``);
+    ``subject`` its path relative to the mount; ``consecutive_failures`` counts the
+    failures in a row including this one (0 on success): the core raises an alert
+    once it reaches ``ROTATION_ALERT_AFTER``. ``error`` is a short, non-secret reason.
+    """
+
+    kind: str
+    subject: str
+    succeeded: bool
+    consecutive_failures: int = 0
+    error: str = ""
+
+
+#: Failures in a row after which a rotation raises an alert.
+ROTATION_ALERT_AFTER = 3
+
+
 class JobScheduler(Protocol):
     """The core's scheduler as one mount sees it (``SystemView.scheduler``)."""
 
@@ -59,6 +80,10 @@ class JobScheduler(Protocol):
 
     async def lookup(self, key: str) -> Job | None:
         """The job ``key`` as stored, or ``None``."""
+        ...
+
+    def report_rotation(self, outcome: RotationOutcome) -> None:
+        """Count a rotation attempt in the metrics; repeated failures raise an alert. Never raises or blocks."""
         ...
 
 

@@ -5,8 +5,9 @@ Rules:
 * ``permission_denied`` and ``login_failed`` are burst rules: an alert opens
   when ``threshold`` such signals from one source address, one token accessor
   or one entity fall within ``window`` seconds.
-* ``canary_read``, ``bound_cidr_violation``, ``audit_failure`` and ``sealed``
-  open an alert on the first signal.
+* ``canary_read``, ``bound_cidr_violation``, ``audit_failure``, ``sealed`` and
+  ``rotation_failed`` open an alert on the first signal (a rotation reports one
+  only once it has failed several times in a row).
 
 Deduplication: an open alert absorbs every later signal that shares one of its
 keys (the subjects of the signal that opened it), adding to ``count`` and
@@ -135,6 +136,8 @@ def dedup_keys(signal: Signal) -> list[str]:
         return [f"{kind}|{signal.accessor}"]
     if kind == k.AUDIT_FAILURE:
         return [f"{kind}|{signal.details.get('device', '')}"]
+    if kind == k.ROTATION_FAILED:
+        return [f"{kind}|{signal.path}"]
     return [kind]
 
 
@@ -160,4 +163,7 @@ def summary(signal: Signal, primary: str, rule: BurstRule | None) -> str:
     if kind == k.AUDIT_FAILURE:
         device = signal.details.get("device", "?")
         return f"audit device {device} failed to record a request"
+    if kind == k.ROTATION_FAILED:
+        failures = signal.details.get("failures", "?")
+        return f"rotation of {signal.path} failed {failures} times in a row"
     return "the server was sealed"

@@ -23,8 +23,11 @@ CANARY_READ = "canary_read"
 BOUND_CIDR_VIOLATION = "bound_cidr_violation"
 AUDIT_FAILURE = "audit_failure"
 SEALED = "sealed"
+ROTATION_FAILED = "rotation_failed"
 
-KINDS = frozenset({PERMISSION_DENIED, LOGIN_FAILED, CANARY_READ, BOUND_CIDR_VIOLATION, AUDIT_FAILURE, SEALED})
+KINDS = frozenset(
+    {PERMISSION_DENIED, LOGIN_FAILED, CANARY_READ, BOUND_CIDR_VIOLATION, AUDIT_FAILURE, SEALED, ROTATION_FAILED}
+)
 
 #: Tags the core and backends put on a RequestRecord (see docs/alerts.md).
 TAG_CANARY = LOGICAL_TAG_CANARY

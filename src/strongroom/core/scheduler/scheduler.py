@@ -34,11 +34,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from strongroom.core import alerts
+from strongroom.core.alerts.signals import ROTATION_FAILED
 from strongroom.core.leases.schedule import DueIndex
+from strongroom.core.metrics import rotation as metrics
 from strongroom.core.scheduler.records import JobEntry, decode, encode, job_key
 from strongroom.errors import StorageConflict, StrongroomError
 from strongroom.sdk.logical import LogicalBackend
-from strongroom.sdk.scheduling import Job, ScheduledBackend
+from strongroom.sdk.scheduling import ROTATION_ALERT_AFTER, Job, RotationOutcome, ScheduledBackend
 from strongroom.sdk.storage import Precondition, StorageBackend, TxnOp, retry_on_conflict
 from strongroom.sdk.system import Clock, RandomBytes
 
@@ -81,8 +84,23 @@ class Scheduler:
     def __repr__(self) -> str:
         return f"Scheduler({self.storage!r})"
 
-    def for_mount(self, mount: str) -> MountJobs:
-        return MountJobs(self, mount)
+    def for_mount(self, mount: str, mount_point: str = "") -> MountJobs:
+        return MountJobs(self, mount, mount_point)
+
+    def report_rotation(self, mount_point: str, outcome: RotationOutcome) -> None:
+        """Metrics for one rotation attempt; an alert once it failed ``ROTATION_ALERT_AFTER`` times in a row."""
+        try:
+            if outcome.succeeded:
+                metrics.ROTATIONS.labels(outcome.kind, mount_point, "success").inc()
+                metrics.LAST_SUCCESS.labels(outcome.kind, mount_point).set(self.clock())
+                return
+            metrics.ROTATIONS.labels(outcome.kind, mount_point, "failure").inc()
+            metrics.ROTATION_FAILURES.labels(outcome.kind, mount_point).inc()
+            if outcome.consecutive_failures >= ROTATION_ALERT_AFTER:
+                alerts.report(ROTATION_FAILED, path=mount_point + outcome.subject, rotation=outcome.kind,
+                              failures=str(outcome.consecutive_failures), error=outcome.error[:200])
+        except Exception:  # a metric or an alert must never fail the rotation it describes
+            log.exception("could not record a rotation outcome")
 
     # -- the mount-facing operations -------------------------------------------------------
 
@@ -240,9 +258,10 @@ def _delete_ops(entry: JobEntry) -> list[TxnOp]:
 class MountJobs:
     """The scheduler as one mount sees it: :class:`strongroom.sdk.scheduling.JobScheduler`."""
 
-    def __init__(self, scheduler: Scheduler, mount: str) -> None:
+    def __init__(self, scheduler: Scheduler, mount: str, mount_point: str) -> None:
         self._scheduler = scheduler
         self._mount = mount
+        self._mount_point = mount_point
 
     def __repr__(self) -> str:
         return f"MountJobs({self._mount!r})"
@@ -256,3 +275,6 @@ class MountJobs:
     async def lookup(self, key: str) -> Job | None:
         entry = await self._scheduler.lookup(self._mount, key)
         return entry.job() if entry is not None else None
+
+    def report_rotation(self, outcome: RotationOutcome) -> None:
+        self._scheduler.report_rotation(self._mount_point, outcome)
