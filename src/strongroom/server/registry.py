@@ -11,7 +11,7 @@ from strongroom.auth.kubernetes import kubernetes_factory
 from strongroom.auth.userpass import UserpassBackend
 from strongroom.core.registry import Registry
 from strongroom.engines.database import database_factory
-from strongroom.engines.kv import KVBackend
+from strongroom.engines.kv import kv_factory
 from strongroom.engines.pki import PKIBackend
 from strongroom.engines.transit import TransitBackend
 from strongroom.errors import ConfigError
@@ -22,7 +22,9 @@ from strongroom.storage.sqlite import SQLiteBackend
 
 def builtin_registry() -> Registry:
     registry = Registry()
-    registry.secrets["kv"] = KVBackend
+    # Operator-only switch (environment, never the API): lets KV rotation webhooks reach loopback addresses.
+    registry.secrets["kv"] = kv_factory(
+        allow_loopback=os.environ.get("STRONGROOM_KV_ROTATION_ALLOW_LOOPBACK", "") == "true")
     registry.secrets["pki"] = PKIBackend
     registry.secrets["transit"] = TransitBackend
     # Operator-only switch (environment, never the API): lets connection_url reach a loopback database.

@@ -1,5 +1,5 @@
 """The ``kv`` secrets engine (Vault-compatible KV version 1 and version 2). See docs/kv.md."""
 
-from .backend import KVBackend, mount_version
+from .backend import KVBackend, kv_factory, mount_version
 
-__all__ = ["KVBackend", "mount_version"]
+__all__ = ["KVBackend", "kv_factory", "mount_version"]

@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from strongroom.errors import NotFound
+from strongroom.sdk.egress import EgressPolicy
 from strongroom.sdk.fields import Field, FieldData, FieldType
 from strongroom.sdk.framework import Path
 from strongroom.sdk.logical import BackendContext, Operation, Request
+from strongroom.sdk.scheduling import Job
 
 from .config import ConfigHandlers
 from .data import DataHandlers
 from .engine import Engine
 from .metadata import MetadataHandlers
+from .rotation import RotationHandlers
 from .versions import VersionHandlers
 
 _PATH = Field(FieldType.STRING, default="", description="Location of the secret, relative to the mount.")
@@ -21,6 +24,18 @@ _SETTINGS: Mapping[str, Field] = {
     "max_versions": Field(FieldType.INT, description="Versions to keep; 0: the default (10)."),
     "cas_required": Field(FieldType.BOOL, description="Require options.cas on every data write."),
     "delete_version_after": Field(FieldType.DURATION, description="Soft-delete versions this long after."),
+}
+_ROTATION: Mapping[str, Field] = {
+    "interval": Field(FieldType.DURATION, description="Rotate this often (or give cron)."),
+    "cron": Field(FieldType.STRING, default="", description="Rotate at these times: 5-field cron, UTC."),
+    "generator": Field(FieldType.STRING, default="", description="password, random, keypair or webhook."),
+    "key": Field(FieldType.STRING, default="value", description="The field of the secret that gets the value."),
+    "password_policy": Field(FieldType.STRING, default="", description="password: the policy; empty: default."),
+    "bytes": Field(FieldType.INT, default=32, description="random: how many bytes."),
+    "encoding": Field(FieldType.STRING, default="base64", description="random: base64 or hex."),
+    "key_type": Field(FieldType.STRING, default="ed25519", description="keypair: rsa, ec or ed25519."),
+    "key_bits": Field(FieldType.INT, default=0, description="keypair: rsa 2048/3072/4096, ec 256/384/521."),
+    "url": Field(FieldType.STRING, default="", description="webhook: where to POST; the JSON answer's value."),
 }
 _VERSIONS = {"path": _PATH, "versions": Field(FieldType.ANY, description="Version numbers to act on.")}
 
@@ -37,12 +52,16 @@ async def _invalid_path(req: Request, fd: FieldData) -> None:
 class KVv2:
     """Builds the handlers of one v2 mount and declares which path and operation reach each."""
 
-    def __init__(self, ctx: BackendContext) -> None:
+    def __init__(self, ctx: BackendContext, egress: EgressPolicy | None = None) -> None:
         engine = Engine(ctx)
         self.config = ConfigHandlers(engine)
+        self.rotation = RotationHandlers(engine, egress or EgressPolicy())
         self.data = DataHandlers(engine)
         self.versions = VersionHandlers(engine)
         self.metadata = MetadataHandlers(engine)
+
+    async def run_job(self, job: Job) -> float | None:
+        return await self.rotation.run_job(job)
 
     def paths(self) -> Sequence[Path]:
         return [
@@ -116,6 +135,19 @@ class KVv2:
                 },
                 existence=self.metadata.exists,
                 help="Read and change a secret's metadata and settings; list and scan folders.",
+            ),
+            Path(
+                "rotation/(?P<path>.+)",
+                {Operation.READ: self.rotation.read, Operation.UPDATE: self.rotation.write,
+                 Operation.DELETE: self.rotation.delete},
+                fields={"path": _PATH, **_ROTATION},
+                help="The rotation policy of a secret (a Strongroom extension), its state and recent attempts.",
+            ),
+            Path(
+                "rotate/(?P<path>.+)",
+                {Operation.UPDATE: self.rotation.rotate_now},
+                fields={"path": _PATH},
+                help="Rotate a secret now with its rotation policy (a Strongroom extension).",
             ),
             Path(
                 ".*",
