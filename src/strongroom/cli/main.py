@@ -21,6 +21,7 @@ from strongroom.cli.commands import (
     kv,
     lease,
     login,
+    namespace,
     operator,
     policy,
     secrets,
@@ -76,7 +77,7 @@ def cli() -> None:
     """
 
 
-for module in (status, operator, login, token, policy, secrets, kv, lease, generic, server):
+for module in (status, operator, login, token, policy, secrets, kv, lease, namespace, generic, server):
     module.register(cli)
 audit_search.register(audit.register(cli))
 tls_renew.register(tls_bootstrap.register(cli))

@@ -65,8 +65,11 @@ class ExpirationManager:
         clock: Clock,
         random_bytes: RandomBytes,
         config: LeaseConfig | None = None,
+        id_suffix: str = "",
     ) -> None:
         self.storage = storage
+        #: Appended to every lease id issued here: ``.<namespace id>`` outside the root namespace (as Vault).
+        self.id_suffix = id_suffix
         self.resolve = resolve
         self.clock = clock
         self.random_bytes = random_bytes
@@ -113,7 +116,7 @@ class ExpirationManager:
         """
         now = self.clock()
         expire, max_expire = issue_terms(options.ttl, options.max_ttl, system, now)
-        lease_id = f"{mount}{path.rstrip('/')}/{self.random_bytes(16).hex()}"
+        lease_id = f"{mount}{path.rstrip('/')}/{self.random_bytes(16).hex()}{self.id_suffix}"
         entry = LeaseEntry(
             lease_id=lease_id, mount=mount, path=path, issue_time=now, expire_time=expire,
             max_expire_time=max_expire, renewable=options.renewable, internal=dict(options.internal),

@@ -66,8 +66,12 @@ class TidyReport:
 class TokenStore:
     """Service tokens over ``storage`` (a barrier view). See the module docstring for the guarantees."""
 
-    def __init__(self, storage: StorageBackend, *, clock: Clock, random_bytes: RandomBytes) -> None:
+    def __init__(
+        self, storage: StorageBackend, *, clock: Clock, random_bytes: RandomBytes, suffix: str = ""
+    ) -> None:
         self._records = TokenRecords(storage, random_bytes)
+        #: Appended to every token id and accessor minted here: ``.<namespace id>`` outside the root namespace.
+        self.suffix = suffix
         self._clock = clock
         self._random_bytes = random_bytes
         self._lock = asyncio.Lock()
@@ -93,6 +97,7 @@ class TokenStore:
         system: SystemView,
         orphan: bool = False,
         warnings: list[str] | None = None,
+        creator_elsewhere: bool = False,
     ) -> tuple[str, TokenEntry]:
         """Mint a token; returns the token (shown once, never stored) and its entry.
 
@@ -100,6 +105,9 @@ class TokenStore:
         child unless ``orphan`` or there is no creator. The root policy, in any
         spelling, is only granted when the creator holds it. Raises InvalidRequest
         with Vault's wording when a rule is broken; capped TTLs add to ``warnings``.
+        ``creator_elsewhere``: the creator lives in an ancestor namespace's store (the core
+        found it alive); the new token is then an orphan here, since no parent index can
+        point across stores.
         """
         notes = warnings if warnings is not None else []
         policies = tuple(sanitize_policies(spec.policies, add_default=False))
@@ -110,7 +118,7 @@ class TokenStore:
             raise InvalidRequest("number of uses cannot be negative")
         async with self._lock:
             parent_hash = ""
-            if creator is not None:
+            if creator is not None and not creator_elsewhere:
                 current = await self._records.read(creator.id_hash)
                 if current is None or current.revocation_pending or not (await self._verdict(current))[0]:
                     raise InvalidRequest("parent token lookup failed: no parent found")
@@ -167,14 +175,14 @@ class TokenStore:
         hasher = await self._records.hasher()
         if spec.token_id and "." in spec.token_id:
             raise InvalidRequest("token IDs can not contain a '.'")
-        token_id = spec.token_id or new_token_id(self._random_bytes)
+        token_id = (spec.token_id or new_token_id(self._random_bytes)) + self.suffix
         id_hash = hasher.token(token_id)
         if id_hash is None:
             raise InvalidRequest("invalid token ID")
         if await self._records.exists(id_hash):
             # Only reachable with a caller-chosen id; generated ids carry ~190 random bits.
             raise InvalidRequest("cannot create a token with a duplicate ID")
-        accessor = new_accessor(self._random_bytes)
+        accessor = new_accessor(self._random_bytes) + self.suffix
         accessor_hash = hasher.accessor(accessor)
         if accessor_hash is None:
             raise InternalError("accessor generation failed")
@@ -454,6 +462,16 @@ class TokenStore:
             for callback in self.on_revoke:
                 await callback(entry)
         await self._records.storage.transaction(await self._records.destroy_ops(id_hash, entry, parent_hash))
+
+    async def revoke_all(self) -> int:
+        """Revoke every token in the store with its subtree (a namespace being deleted); answers how many."""
+        count = 0
+        async with self._lock:
+            for id_hash in await self._records.id_hashes():
+                if await self._records.exists(id_hash):
+                    await self._revoke_tree_locked(id_hash)
+                    count += 1
+        return count
 
     # -- maintenance -----------------------------------------------------------------------
 
