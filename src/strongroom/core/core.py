@@ -22,6 +22,7 @@ from strongroom.core.acl_cache import AclCache
 from strongroom.core.alerts.feed import AlertFeed, NoDetector
 from strongroom.core.alerts.signals import TAG_BOUND_CIDR_VIOLATION
 from strongroom.core.events import EventHub, EventPublisher, Subscription
+from strongroom.core.events.filter_expr import parse_filter
 from strongroom.core.events.hub import EventFilter, PathCheck
 from strongroom.core.events.log import EventLog
 from strongroom.core.hooks import (
@@ -431,7 +432,7 @@ class Core:
         return response
 
     async def subscribe_events(
-        self, token: str, remote_addr: str, event_type: str, path_prefix: str = ""
+        self, token: str, remote_addr: str, event_type: str, path_prefix: str = "", filter_text: str = ""
     ) -> Subscription:
         """Open an event subscription (``sys/events/subscribe/:eventType``), as Vault authorises it:
         ``read`` on ``sys/events/subscribe/<eventType>``; then each event only if the token may
@@ -456,7 +457,8 @@ class Core:
                 return None
             return partial(_may_see_event, await self.acls.for_policies(current.policies))
 
-        return await self.events.open(entry.id_hash, EventFilter(event_type, path_prefix), authorizer)
+        event_filter = EventFilter(event_type, path_prefix, parse_filter(filter_text))
+        return await self.events.open(entry.id_hash, event_filter, authorizer)
 
     def _lease_backend(self, mount: str) -> tuple[LogicalBackend, SystemView] | None:
         """The backend mounted exactly at ``mount`` and its system view, for the expiration manager."""

@@ -17,6 +17,7 @@ import orjson
 
 from strongroom.core.core import IncomingRequest, Outcome
 from strongroom.errors import InvalidRequest, PayloadTooLarge, StrongroomError, UnsupportedOperation
+from strongroom.http import events
 from strongroom.http.limits import RequestLimits, check_json_shape
 from strongroom.http.render import render_outcome
 from strongroom.sdk.fields import parse_duration
@@ -44,14 +45,27 @@ class HttpError(Exception):
 class VaultApp:
     """ASGI app for ``/v1/...``. ``handler`` is ``Core.handle`` (or a worker's equivalent)."""
 
-    def __init__(self, handler: Handler, limits: RequestLimits | None = None) -> None:
+    def __init__(
+        self, handler: Handler, limits: RequestLimits | None = None, subscribe: events.Subscriber | None = None
+    ) -> None:
         self.handler = handler
         self.limits = limits or RequestLimits()
+        #: ``Core.subscribe_events``: serves ``sys/events/subscribe`` streams (``strongroom.http.events``).
+        self.subscribe = subscribe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            await self._http(scope, receive, send)
+            if self.subscribe is not None and events.is_event_stream(scope):
+                await events.serve_sse(scope, receive, send, self.subscribe)
+            else:
+                await self._http(scope, receive, send)
+        elif kind == "websocket":
+            if self.subscribe is not None and scope["path"].startswith(events.PATH_PREFIX):
+                await events.serve_websocket(scope, receive, send, self.subscribe)
+            else:
+                await receive()
+                await send({"type": "websocket.close", "code": 1008})
         elif kind == "lifespan":
             await _lifespan(receive, send)
 
@@ -80,6 +94,8 @@ class VaultApp:
         if not path.startswith("/v1/"):
             raise _not_found()
         method: str = scope["method"]
+        if method == "GET" and path.startswith(events.PATH_PREFIX):
+            raise InvalidRequest("subscribe with a WebSocket upgrade or with Accept: text/event-stream")
         query = _query(scope.get("query_string", b""))
         token = ""
         namespace = ""

@@ -136,6 +136,9 @@ def uvicorn_server(
         app,
         loop="none",
         http=VaultHttpProtocol,
+        # WebSocket upgrades (sys/events/subscribe) go to the websockets library's sans-I/O protocol.
+        ws="websockets-sansio",
+        ws_max_size=64 * 1024,
         lifespan="off",
         access_log=False,
         log_level="warning" if log_level in ("info", "warn", "warning") else log_level,
@@ -199,4 +202,6 @@ async def run_background(core: Core, stop: asyncio.Event) -> None:
 
 
 def make_app(core: Core, listener: ListenerSettings) -> VaultApp:
-    return VaultApp(core.handle, RequestLimits(max_request_size=listener.max_request_size))
+    return VaultApp(
+        core.handle, RequestLimits(max_request_size=listener.max_request_size), subscribe=core.subscribe_events
+    )

@@ -20,6 +20,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from strongroom.core.events.envelope import event_path, event_type_of
+from strongroom.core.events.filter_expr import FilterExpr, matches
 from strongroom.core.events.log import EventLog, LoggedEvent, LogReader
 from strongroom.errors import RateLimited
 
@@ -39,15 +40,19 @@ class SubscriptionRefused(RateLimited):
 @dataclass(frozen=True, slots=True)
 class EventFilter:
     """What a subscriber asked for: an event-type glob (``*``, ``kv*``, ``kv-v2/data-write``)
-    and optionally a path prefix (our extension, ``?path_prefix=secret/data/app/``)."""
+    and optionally a path prefix (our extension, ``?path_prefix=secret/data/app/``) and a filter."""
 
     event_type: str
     path_prefix: str = ""
+    #: The parsed ``filter`` parameter (``strongroom.core.events.filter_expr``).
+    expression: FilterExpr = ()
 
     def matches(self, event: dict[str, Any]) -> bool:
         if not fnmatchcase(event_type_of(event), self.event_type):
             return False
-        return not self.path_prefix or event_path(event).startswith(self.path_prefix)
+        if self.path_prefix and not event_path(event).startswith(self.path_prefix):
+            return False
+        return matches(self.expression, event)
 
 
 @dataclass(eq=False)
