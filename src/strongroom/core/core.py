@@ -34,6 +34,7 @@ from strongroom.core.hooks import (
     RequestRecord,
     notify,
 )
+from strongroom.core.identity import IdentityStore
 from strongroom.core.leases import ExpirationManager
 from strongroom.core.lockout import LockoutDefaults, LoginLockout
 from strongroom.core.mount_manager import MountManager
@@ -53,7 +54,7 @@ from strongroom.core.wrapping.paths import SELF_SERVED_PATHS
 from strongroom.crypto.barrier import Barrier
 from strongroom.crypto.view import StorageView
 from strongroom.errors import InvalidRequest, NotFound, PermissionDenied, Sealed, StrongroomError
-from strongroom.sdk.logical import Caller, LogicalBackend, Operation, Request, Response, issues_leases
+from strongroom.sdk.logical import Auth, Caller, LogicalBackend, Operation, Request, Response, issues_leases
 from strongroom.sdk.system import Clock, RandomBytes, SystemView
 
 if TYPE_CHECKING:
@@ -191,6 +192,12 @@ class Core:
         )
         self.states.append(self.password_policies)
         self.system.generate_password = self.password_policies.generate
+        #: The identity store (``strongroom.core.identity``): entities, aliases and groups, served at
+        #: ``identity/``; its group table reloads with the mounts, and tokens' ACLs resolve entities in it.
+        self.identity = IdentityStore(StorageView(barrier, "sys/identity/"), clock=clock, random_bytes=random_bytes)
+        self.identity.on_change = self.bump_generation
+        self.states.append(self.identity)
+        self.acls.identity = self.identity
         #: Rate-limit quotas (``sys/quotas``); the composition root hands it the node's shared counter.
         self.quotas = QuotaEnforcer(StorageView(barrier, "sys/quotas/"))
         #: Failed-login counting and lockout around every login (``strongroom.core.lockout``).
@@ -326,7 +333,7 @@ class Core:
             # Authenticate first so that callers without a valid token learn
             # nothing about which mounts exist (403 before 404, as in Vault).
             caller = await self._authenticate(incoming.token, incoming.remote_addr, record)
-            acl = await self.acls.for_policies(caller.policies)
+            acl = await self.acls.for_token(caller)
             if not acl.authorize(op.value, path, incoming.data).allowed:
                 raise PermissionDenied()
             raise NotFound(f'no handler for route "{path}". route entry not found.')
@@ -513,7 +520,7 @@ class Core:
         if is_wrapping_token(token_entry):
             # Its one use is spent already: a wrapping token used anywhere else is gone, as in Vault.
             raise PermissionDenied()
-        acl = await self.acls.for_policies(token_entry.policies)
+        acl = await self.acls.for_token(token_entry)
         decision = acl.authorize(req.operation.value, path, req.data, wrap_ttl=req.wrap_ttl or None)
         if not decision.allowed:
             log.info("permission denied: %s %s (%s)", req.operation.value, path, decision.reason)
@@ -542,6 +549,7 @@ class Core:
     async def _mint_login_token(self, response: Response, mount_prefix: str) -> None:
         auth = response.auth
         assert auth is not None
+        await self._attach_identity(auth, mount_prefix)
         token_id, token_entry = await self.tokens.create_from_auth(
             auth, path=mount_prefix + "login", system=self.system
         )
@@ -550,6 +558,33 @@ class Core:
         auth.policies = list(token_entry.policies)
         auth.token_policies = list(token_entry.policies)
         auth.ttl = token_entry.ttl
+        if token_entry.entity_id:
+            auth.identity_policies = await self.acls.identity_policies(token_entry)
+            auth.policies = list(dict.fromkeys([*auth.policies, *auth.identity_policies]))
+
+    async def _attach_identity(self, auth: Auth, mount_prefix: str) -> None:
+        """A login naming an alias gets its entity (created at the principal's first login).
+
+        The alias is keyed by the auth mount's accessor and the alias name the method chose;
+        ``internal_data["groups"]`` (the JWT groups claim) places the entity in the external
+        groups whose group aliases on this mount carry those names. A disabled entity logs in
+        to nothing (403), as in Vault.
+        """
+        if not auth.alias_name:
+            return
+        matched = self.mounts.router.match(mount_prefix)
+        if matched is None:
+            return
+        groups = auth.internal_data.get("groups")
+        entity = await self.identity.login(
+            matched[0].entry.accessor,
+            auth.alias_name,
+            {str(k): str(v) for k, v in auth.alias_metadata.items()},
+            [str(g) for g in groups] if isinstance(groups, list) else None,
+        )
+        if entity.disabled:
+            raise PermissionDenied()
+        auth.entity_id = entity.id
 
 
 def _may_see_event(acl: ACL, path: str) -> bool:

@@ -42,6 +42,7 @@ log = logging.getLogger("strongroom.mounts")
 
 SYSTEM_MOUNT = "sys/"
 TOKEN_MOUNT = "token/"
+IDENTITY_MOUNT = "identity/"
 
 T = TypeVar("T")
 #: A table to write: its storage key, its new entries, and the version it was read at.
@@ -104,6 +105,13 @@ class MountManager:
                     new_mount("secret/", "kv", "secret", self._random_hex(),
                               description="key/value secret storage", options={"version": "2"})
                 )
+            changed = True
+        if not any(e.path == IDENTITY_MOUNT for e in secrets):
+            # Vault serves the identity store at identity/, always mounted, never disabled.
+            secrets.append(
+                new_mount(IDENTITY_MOUNT, "identity", "secret", self._random_hex(),
+                          description="identity store", builtin=True)
+            )
             changed = True
         if not any(e.path == TOKEN_MOUNT for e in auths):
             auths.append(
@@ -171,16 +179,28 @@ class MountManager:
         return Route(entry=entry, backend=backend, system=system)
 
     def _builtin(self, entry: MountEntry, ctx: BackendContext) -> LogicalBackend | None:
+        from strongroom.core.identity.backend import IdentityBackend
         from strongroom.core.sys_backend import SystemBackend
         from strongroom.core.tokens.backend import TokenBackend
 
         if entry.builtin and entry.type == "system":
             return SystemBackend(ctx, self.core)
+        if entry.builtin and entry.type == "identity":
+            return IdentityBackend(ctx, self.core.identity, self.auth_mount)
         if entry.builtin and entry.type == "token":
-            return TokenBackend(ctx, self.core.tokens)
+            tokens = TokenBackend(ctx, self.core.tokens)
+            tokens.identity_policies = self.core.acls.identity_policies
+            return tokens
         return None
 
     # -- operations from sys/mounts and sys/auth --------------------------------------------
+
+    def auth_mount(self, accessor: str) -> tuple[str, str] | None:
+        """The path and type of the auth mount with this accessor (identity aliases name mounts so)."""
+        for route in self.router.routes():
+            if route.entry.kind == "auth" and route.entry.accessor == accessor:
+                return route.entry.route_prefix, route.entry.type
+        return None
 
     def entries(self, kind: str) -> list[MountEntry]:
         return [r.entry for r in self.router.routes() if r.entry.kind == kind]

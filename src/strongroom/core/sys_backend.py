@@ -301,7 +301,7 @@ class SystemBackend(FrameworkBackend):
                 entry = await self.core.tokens.lookup_accessor(f.get("accessor"))
             if entry is None:
                 raise InvalidRequest("invalid token" if mode != "accessor" else "invalid accessor")
-            acl = await self.core.acls.for_policies(entry.policies)
+            acl = await self.core.acls.for_token(entry)
             from strongroom.core.policy.canonical import canonical_request_path
 
             result: dict[str, Any] = {}
@@ -336,7 +336,7 @@ class SystemBackend(FrameworkBackend):
         entry = await self.core.tokens.lookup(req.client_token) if req.client_token else None
         if entry is None or not entry.allows_address(req.remote_addr):
             raise PermissionDenied()
-        return await self.core.acls.for_policies(entry.policies)
+        return await self.core.acls.for_token(entry)
 
     async def _ui_mounts(self, req: Request, _: FieldData) -> Response:
         acl = await self._caller_acl(req)

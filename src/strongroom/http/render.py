@@ -21,7 +21,7 @@ def auth_json(auth: Auth) -> dict[str, Any]:
         "accessor": auth.accessor,
         "policies": auth.policies,
         "token_policies": auth.token_policies or auth.policies,
-        "identity_policies": None,
+        "identity_policies": auth.identity_policies or None,
         "metadata": auth.metadata or None,
         "lease_duration": auth.ttl,
         "renewable": auth.renewable,

@@ -149,6 +149,8 @@ class Auth:
     entity_id: str = ""
     orphan: bool = False
     token_policies: list[str] = field(default_factory=list)
+    #: Set by the core on a login: the entity's and its groups' policies (also in ``policies``).
+    identity_policies: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -20,8 +20,8 @@ ACL can never judge a different path than the router serves.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from strongroom.core.policy.canonical import canonical_request_path, is_canonical_request_path
@@ -29,6 +29,7 @@ from strongroom.core.policy.matching import Pattern
 from strongroom.core.policy.merge import merge_rules
 from strongroom.core.policy.model import ALL_GRANTS, PathRule, Policy
 from strongroom.core.policy.params import check_parameters
+from strongroom.core.policy.templates import TemplateIdentity, resolve_template
 
 #: The capability each operation needs (names of ``strongroom.sdk.logical.Operation``).
 REQUIRED_CAPABILITY = {
@@ -83,6 +84,17 @@ def _wrapping_refusal(rule: PathRule, wrap_ttl: int | None) -> str | None:
     return None
 
 
+def _filled(policies: list[Policy], identity: TemplateIdentity | None) -> Iterator[PathRule]:
+    for policy in policies:
+        for rule in policy.rules:
+            if not rule.templated:
+                yield rule
+                continue
+            pattern = resolve_template(rule.pattern, identity)
+            if pattern is not None:
+                yield replace(rule, pattern=pattern, templated=False)
+
+
 class ACL:
     """Immutable once built; safe to cache and share between requests."""
 
@@ -107,11 +119,15 @@ class ACL:
         self._wildcards = tuple(wildcards)
 
     @classmethod
-    def from_policies(cls, policies: Iterable[Policy]) -> ACL:
-        """Merge policies; the root policy among them makes an ACL that grants everything."""
+    def from_policies(cls, policies: Iterable[Policy], identity: TemplateIdentity | None = None) -> ACL:
+        """Merge policies; the root policy among them makes an ACL that grants everything.
+
+        Templated paths are filled from ``identity``; a path that cannot be filled
+        (no identity, a missing value, an unsafe value) is left out of this ACL.
+        """
         chosen = list(policies)
         root = any(policy.is_root for policy in chosen)
-        return cls((rule for policy in chosen for rule in policy.rules), root=root)
+        return cls(_filled(chosen, identity), root=root)
 
     @property
     def is_root(self) -> bool:

@@ -38,6 +38,8 @@ class PathRule:
     required_parameters: tuple[str, ...] = ()
     min_wrapping_ttl: int = 0
     max_wrapping_ttl: int = 0
+    #: ``pattern`` holds ``{{identity...}}`` expressions, filled per caller (:mod:`.templates`).
+    templated: bool = False
 
     def __post_init__(self) -> None:
         # Read-only views so a shared rule cannot be changed after parsing.
@@ -61,6 +63,11 @@ class Policy:
     raw: str
     rules: tuple[PathRule, ...]
     is_root: bool = False
+
+    @property
+    def templated(self) -> bool:
+        """Whether any path of this policy is a template (its ACL depends on the caller's identity)."""
+        return any(rule.templated for rule in self.rules)
 
 
 #: The built-in root policy: grants everything, including sudo, everywhere.

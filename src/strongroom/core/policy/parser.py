@@ -29,6 +29,7 @@ from strongroom.core.policy.canonical import canonical_policy_path
 from strongroom.core.policy.model import CAPABILITIES, ParamValue, PathRule, Policy
 from strongroom.core.policy.names import ROOT_POLICY_NAME, is_reserved, normalize_policy_name
 from strongroom.core.policy.syntax import Block, Entry, Value, parse_document, where
+from strongroom.core.policy.templates import check_template, is_template
 from strongroom.errors import InvalidRequest
 from strongroom.sdk.fields import parse_duration
 
@@ -144,8 +145,10 @@ _KEYS: dict[str, Callable[[_Stanza, Entry], None]] = {
 
 
 def _rule(entry: Entry) -> PathRule:
+    templated = is_template(entry.key)
     try:
-        pattern = canonical_policy_path(entry.key)
+        # A templated path is kept as written; it is filled and canonicalised per caller.
+        pattern = check_template(entry.key) if templated else canonical_policy_path(entry.key)
     except InvalidRequest as exc:
         raise _error(entry.line, exc.message) from None
     if not isinstance(entry.value, Block):
@@ -176,6 +179,7 @@ def _rule(entry: Entry) -> PathRule:
         required_parameters=stanza.required,
         min_wrapping_ttl=stanza.min_ttl,
         max_wrapping_ttl=stanza.max_ttl,
+        templated=templated,
     )
 
 

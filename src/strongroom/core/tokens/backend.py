@@ -15,7 +15,8 @@ so the core refuses callers without sudo before dispatch.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from strongroom.core.tokens.create import CREATE_FIELDS, plan_token
 from strongroom.core.tokens.entry import TokenEntry
@@ -46,6 +47,8 @@ class TokenBackend(FrameworkBackend):
         super().__init__(ctx)
         self.store = store
         self.roles = RoleStore(ctx.storage)
+        #: The identity policies of a token now (set by the mount manager); token lookups show them.
+        self.identity_policies: Callable[[TokenEntry], Awaitable[list[str]]] | None = None
 
     def sudo_paths(self) -> Sequence[str]:
         return ("accessors/?", "revoke-orphan")
@@ -129,11 +132,15 @@ class TokenBackend(FrameworkBackend):
         entry = await self.store.lookup(token, include_pending=own)
         if entry is None:
             raise PermissionDenied("bad token")
-        return Response(data=lookup_data(entry, token_id=token, now=self.store.now()))
+        return Response(data=await self._described(entry, token))
 
     async def _lookup_accessor(self, req: Request, data: FieldData) -> Response:
         entry = await self._by_accessor(data)
-        return Response(data=lookup_data(entry, token_id="", now=self.store.now()))
+        return Response(data=await self._described(entry, ""))
+
+    async def _described(self, entry: TokenEntry, token_id: str) -> dict[str, Any]:
+        identity = await self.identity_policies(entry) if self.identity_policies is not None else None
+        return lookup_data(entry, token_id=token_id, now=self.store.now(), identity_policies=identity)
 
     # -- renew -----------------------------------------------------------------------------
 

@@ -18,14 +18,17 @@ def rfc3339(epoch: float) -> str:
     return text + "Z"
 
 
-def lookup_data(entry: TokenEntry, *, token_id: str, now: float) -> dict[str, Any]:
+def lookup_data(
+    entry: TokenEntry, *, token_id: str, now: float, identity_policies: list[str] | None = None
+) -> dict[str, Any]:
     """The ``data`` of lookup / lookup-self / lookup-accessor.
 
     ``token_id`` is echoed as ``id`` only by the lookups that were given the
     token itself (empty for lookup-accessor), as Vault does. As in Vault, the
     lease fields (``issue_time``, ``expire_time``, ``renewable``) are only
     filled for tokens that expire, and ``role``, ``period``, ``bound_cidrs``
-    and the last renewal only when set.
+    and the last renewal only when set. ``identity_policies`` (the entity's and its groups'
+    policies now) is shown when there are any, as Vault does.
     """
     data: dict[str, Any] = {
         "accessor": entry.accessor,
@@ -44,6 +47,8 @@ def lookup_data(entry: TokenEntry, *, token_id: str, now: float) -> dict[str, An
         "ttl": 0,
         "type": entry.type,
     }
+    if identity_policies:
+        data["identity_policies"] = list(identity_policies)
     if entry.role:
         data["role"] = entry.role
     if entry.period:
