@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from strongroom.cli import output
+from strongroom.cli.commands.kv_rotation import register_rotation
 from strongroom.cli.errors import ApiError, LocalError, RemoteError, doing
 from strongroom.cli.kvargs import parse_kv_args, parse_pairs
 from strongroom.cli.kvpaths import (
@@ -264,6 +265,8 @@ def register(cli: click.Group) -> None:
                 raise
         session.show(keys, lambda: output.columns([[key] for key in keys], ["Keys"]))
         return 0
+
+    register_rotation(kv, mount_option)
 
     @kv.group("metadata")
     def metadata() -> None:
