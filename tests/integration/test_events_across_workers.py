@@ -13,11 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
-from websockets.exceptions import ConnectionClosed, InvalidStatus
-from websockets.sync.client import ClientConnection, connect
-
 from tests.integration.conftest import Node
 from tests.integration.process_harness import REQUEST_TIMEOUT, address_port, owner_of_connection
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import ClientConnection, connect
 
 CANARY = "canary-value-7f3d9b1e"
 RECV_TIMEOUT = 15.0
@@ -105,8 +104,9 @@ def test_events_only_for_paths_the_token_may_read_and_subscribe_needs_read_on_th
     no_subscribe = node.api.request("POST", "auth/token/create", json={"policies": ["default"]}).json()["auth"][
         "client_token"]
 
+    refused_headers = {"X-Vault-Token": no_subscribe}
     with pytest.raises(InvalidStatus) as refused, \
-            connect(ws_url(node, "*"), additional_headers={"X-Vault-Token": no_subscribe}, open_timeout=REQUEST_TIMEOUT):
+            connect(ws_url(node, "*"), additional_headers=refused_headers, open_timeout=REQUEST_TIMEOUT):
         pass
     assert refused.value.response.status_code == 403
     assert b"permission denied" in refused.value.response.body
@@ -124,7 +124,8 @@ def test_events_only_for_paths_the_token_may_read_and_subscribe_needs_read_on_th
         assert node.api.request("POST", "auth/token/revoke", json={"token": token}).status_code == 204
         with pytest.raises(ConnectionClosed) as closed:
             ws.recv(timeout=RECV_TIMEOUT)
-        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 1008
 
 
 def test_server_sent_events_stream_the_same_events(node: Node) -> None:

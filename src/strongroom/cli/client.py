@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import ssl
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -99,6 +101,33 @@ class ApiClient:
         except httpx.HTTPError as exc:
             raise RemoteError(self._transport_message(exc)) from None
         return _decode(answer, method, path)
+
+    def stream_lines(self, path: str, params: dict[str, Any], *, timeout: float | None = None) -> Iterator[str]:
+        """The lines of a server-sent-events answer from ``/v1/<path>``, as they arrive (no read timeout).
+
+        Stops after ``timeout`` seconds of wall time when given (checked as lines arrive and at
+        each keep-alive the server sends). RemoteError on a refusal or a broken connection.
+        """
+        headers = {"Accept": "text/event-stream"}
+        if self.settings.token:
+            headers["X-Vault-Token"] = self.settings.token
+        deadline = None if timeout is None else time.monotonic() + timeout
+        url = "/v1/" + path.lstrip("/")
+        try:
+            with self._http.stream(
+                "GET", url, params=params, headers=headers, timeout=httpx.Timeout(60.0, connect=10.0, read=timeout)
+            ) as answer:
+                if answer.status_code != 200:
+                    answer.read()
+                    _decode(answer, "GET", path)  # raises with the server's error
+                for line in answer.iter_lines():
+                    yield line
+                    if deadline is not None and time.monotonic() >= deadline:
+                        return
+        except httpx.ReadTimeout:
+            return  # the timeout passed with no event at all
+        except httpx.HTTPError as exc:
+            raise RemoteError(self._transport_message(exc)) from None
 
     def _transport_message(self, exc: httpx.HTTPError) -> str:
         address = self.settings.address

@@ -17,6 +17,7 @@ from strongroom import __version__
 from strongroom.cli.commands import (
     audit,
     audit_search,
+    events,
     generic,
     kv,
     lease,
@@ -77,7 +78,7 @@ def cli() -> None:
     """
 
 
-for module in (status, operator, login, token, policy, secrets, kv, lease, namespace, generic, server):
+for module in (status, operator, login, token, policy, secrets, kv, lease, events, namespace, generic, server):
     module.register(cli)
 audit_search.register(audit.register(cli))
 tls_renew.register(tls_bootstrap.register(cli))

@@ -8,13 +8,13 @@ from typing import Any
 
 import orjson
 import pytest
+from tests.support.inprocess import InProcessServer
 
 from strongroom.core.events import SubscriptionRefused
 from strongroom.core.events.filter_expr import matches, parse_filter
 from strongroom.core.events.log import RETENTION_SECONDS
 from strongroom.errors import InvalidRequest
 from strongroom.sdk.system import ManualClock
-from tests.support.inprocess import InProcessServer
 
 CANARY = "canary-4be2a9c0d1"
 WAIT = 20.0  # an upper bound on waiting for the hub's task, never an asserted duration
