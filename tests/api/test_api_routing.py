@@ -128,15 +128,25 @@ def test_empty_list_answers_404_with_empty_errors(server: InProcessServer) -> No
     assert reply.json() == {"errors": []}
 
 
-@pytest.mark.parametrize("namespace", ["team", "root/team", "admin/", " other "])
-def test_a_namespace_other_than_root_answers_a_clear_400(server: InProcessServer, namespace: str) -> None:
+@pytest.mark.parametrize("namespace", ["team", "admin/", " other ", "a/b/c"])
+def test_a_namespace_that_does_not_exist_answers_403_and_writes_nothing(
+    server: InProcessServer, namespace: str
+) -> None:
+    # Refused like a missing permission: a caller learns nothing about which namespaces exist.
     before = storage_snapshot(server)
     reply = server.request(
         "POST", "secret/data/a", json={"data": {"x": "y"}}, headers={"X-Vault-Namespace": namespace}
     )
-    assert reply.status_code == 400
-    assert reply.json() == {"errors": ["namespaces are not supported yet: send no X-Vault-Namespace header"]}
+    assert reply.status_code == 403
+    assert reply.json() == DENIED_BODY
     assert storage_snapshot(server) == before
+
+
+@pytest.mark.parametrize("namespace", ["root/team", "../x", "a//b", "sys", "te am"])
+def test_a_malformed_namespace_header_answers_400(server: InProcessServer, namespace: str) -> None:
+    reply = server.request("GET", "secret/data/a", headers={"X-Vault-Namespace": namespace})
+    assert reply.status_code == 400
+    assert "not a valid namespace name" in reply.json()["errors"][0]
 
 
 @pytest.mark.parametrize("namespace", ["", "root", "root/"])

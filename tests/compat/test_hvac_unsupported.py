@@ -11,7 +11,6 @@ from collections.abc import Callable
 import hvac
 import hvac.exceptions
 import pytest
-from tests.compat.hvac_support import client
 
 Call = Callable[[hvac.Client], object]
 
@@ -31,10 +30,3 @@ def test_missing_feature_answers_a_clear_error(
 ) -> None:
     with pytest.raises(error, match=wording):
         call(root)
-
-
-def test_a_namespace_header_is_refused_rather_than_ignored(root: hvac.Client) -> None:
-    namespaced = hvac.Client(url=root.url, token=root.token, namespace="team")
-    with pytest.raises(hvac.exceptions.InvalidRequest, match="namespaces are not supported yet"):
-        namespaced.sys.list_policies()
-    assert client(root.url, root.token).sys.list_policies()  # the root namespace is served

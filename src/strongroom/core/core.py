@@ -35,21 +35,20 @@ from strongroom.core.hooks import (
     notify,
 )
 from strongroom.core.identity import IdentityStore
-from strongroom.core.leases import ExpirationManager
 from strongroom.core.lockout import LockoutDefaults, LoginLockout
-from strongroom.core.mount_manager import MountManager
+from strongroom.core.namespaces.manager import NamespaceManager
+from strongroom.core.namespaces.model import ROOT as ROOT_NAMESPACE
+from strongroom.core.namespaces.scope import NamespaceScope
 from strongroom.core.password_policies.store import PasswordPolicyStore
 from strongroom.core.policy.acl import ACL
 from strongroom.core.policy.canonical import canonical_request_path
-from strongroom.core.policy.store import PolicyStore
 from strongroom.core.quotas.enforcer import QuotaEnforcer
-from strongroom.core.read_cache import RevisionCache
 from strongroom.core.registry import Registry
 from strongroom.core.scheduler import Scheduler
 from strongroom.core.seal import SealManager
 from strongroom.core.sys_sealed import SealedSystemEndpoints
 from strongroom.core.tokens.store import TokenEntry, TokenStore
-from strongroom.core.wrapping import WrapInfo, WrappingStore, is_wrappable, is_wrapping_token
+from strongroom.core.wrapping import WrapInfo, is_wrappable, is_wrapping_token
 from strongroom.core.wrapping.paths import SELF_SERVED_PATHS
 from strongroom.crypto.barrier import Barrier
 from strongroom.crypto.view import StorageView
@@ -160,26 +159,24 @@ class Core:
         self.event_publisher = EventPublisher(event_log)
         self.events = EventHub(event_log)
         self.system.event_sink = self.event_publisher.publish
-        # Token entries are read on every request and hold no secret value (ids are
-        # salted hashes), so they are cached per process while storage is unchanged.
-        self.token_cache = RevisionCache(StorageView(barrier, "sys/token/"))
-        self.tokens = TokenStore(self.token_cache, clock=clock, random_bytes=random_bytes)
-        #: Leases of dynamic secrets (``strongroom.core.leases``); a revoked token takes its leases along.
-        self.leases = ExpirationManager(
-            StorageView(barrier, "sys/expire/"), self._lease_backend, clock=clock, random_bytes=random_bytes
-        )
-        self.tokens.on_revoke.append(lambda entry: self.leases.revoke_token(entry.id_hash))
+        #: The root namespace: its services sit on the barrier itself (``strongroom.core.namespaces``).
+        self.root = NamespaceScope(self, ROOT_NAMESPACE, barrier)
+        #: Every namespace, the root included; the request picks one, then the same pipeline runs.
+        self.namespaces = NamespaceManager(self)
+        # The root namespace's services under their old names: most of the core, the composition
+        # root and the key ceremonies only ever deal with the root namespace.
+        self.token_cache = self.root.token_cache
+        self.tokens = self.root.tokens
+        self.leases = self.root.leases
         #: Every mount's scheduled jobs (``strongroom.core.scheduler``); run with lease expiry by one loop.
         self.scheduler = Scheduler(
             StorageView(barrier, "sys/scheduler/"), self._job_backend, clock=clock, random_bytes=random_bytes
         )
-        #: Response wrapping; a revoked wrapping token (used, expired) takes its wrapped answer along.
-        self.wrapping = WrappingStore(StorageView(barrier, "sys/wrapping/"), self.tokens, self.system)
-        self.tokens.on_revoke.append(self.wrapping.forget)
+        self.wrapping = self.root.wrapping
         self._revision: int | None = None
-        self.policies = PolicyStore(StorageView(barrier, "sys/policy/"))
-        self.mounts = MountManager(self)
-        self.acls = AclCache(self.policies)
+        self.policies = self.root.policies
+        self.mounts = self.root.mounts
+        self.acls = self.root.acls
         self._generation: bytes | None = None
         self._ready = False
         self.audit: AuditBroker = NoAudit()
@@ -221,6 +218,7 @@ class Core:
         generation = await self.physical.get(GENERATION_KEY)
         await self.policies.ensure_default()
         await self.mounts.load()
+        await self.namespaces.load()
         await self.quotas.load()
         await self._load_states()
         self._generation = generation
@@ -233,6 +231,7 @@ class Core:
         for state in self.states:
             await state.unload()
         await self.mounts.unload()
+        await self.namespaces.unload()
         self.quotas.clear()
         self.acls.invalidate()
         self.token_cache.invalidate()
@@ -251,9 +250,10 @@ class Core:
         await self.physical.put(GENERATION_KEY, value)
         self._generation = value
         await self.mounts.load()
+        await self.namespaces.load()
         await self.quotas.load()
         await self._load_states()
-        self.acls.invalidate()
+        self.namespaces.invalidate()
 
     async def _refresh(self) -> None:
         # Revision first, then what it guards: a write landing in between makes the
@@ -261,14 +261,15 @@ class Core:
         revision = self.physical.revision()
         if revision is not None and revision == self._revision:
             return  # nobody wrote anything since the last request: every cache holds
-        self.token_cache.invalidate()
+        self.namespaces.invalidate_tokens()
         current = await self.physical.get(GENERATION_KEY)
         if current != self._generation:
             self._generation = current
             await self.mounts.load()
+            await self.namespaces.load()
             await self.quotas.load()
             await self._load_states()
-            self.acls.invalidate()
+            self.namespaces.invalidate()
         self._revision = revision
 
     async def _load_states(self) -> None:
@@ -314,8 +315,6 @@ class Core:
         op = incoming.operation
         if op in (Operation.LIST, Operation.SCAN) and path and not path.endswith("/"):
             path += "/"
-        if incoming.namespace not in ("", "root", "root/"):
-            raise InvalidRequest("namespaces are not supported yet: send no X-Vault-Namespace header")
 
         sealed_answer = await self.sealed_endpoints.try_handle(op, path, incoming)
         if sealed_answer is not None:
@@ -326,15 +325,19 @@ class Core:
         if self.sealed:
             raise Sealed()
         await self._refresh()
+        # The namespace (header, then leading path segments), and the path inside it.
+        scope, path = self.namespaces.resolve(incoming.namespace, path)
+        if scope is not self.root:
+            record.path = scope.path + path
 
-        matched = self.mounts.router.match(path)
+        matched = scope.mounts.router.match(path)
         if matched is None:
-            quota_headers.update(await self._check_quota(path, incoming.remote_addr, None))
+            quota_headers.update(await self._check_quota(scope.path + path, incoming.remote_addr, None))
             # Authenticate first so that callers without a valid token learn
             # nothing about which mounts exist (403 before 404, as in Vault).
-            caller = await self._authenticate(incoming.token, incoming.remote_addr, record)
-            acl = await self.acls.for_token(caller)
-            if not acl.authorize(op.value, path, incoming.data).allowed:
+            caller, home = await self._authenticate_in(scope, incoming.token, incoming.remote_addr, record)
+            acl = await home.acls.for_token(caller)
+            if not acl.authorize(op.value, scope.relative_to(home) + path, incoming.data).allowed:
                 raise PermissionDenied()
             raise NotFound(f'no handler for route "{path}". route entry not found.')
         route, rel_path = matched
@@ -347,7 +350,7 @@ class Core:
             operation=op,
             path=rel_path,
             data=incoming.data,
-            storage=self.mounts.storage_for(entry),
+            storage=scope.mounts.storage_for(entry),
             client_token=incoming.token,
             remote_addr=incoming.remote_addr,
             headers=incoming.headers,
@@ -359,7 +362,7 @@ class Core:
             wrap_ttl=incoming.wrap_ttl,
         )
         event = AuditEvent(request=req, mount=entry, client_token=incoming.token)
-        quota_headers.update(await self._check_quota(path, incoming.remote_addr, event))
+        quota_headers.update(await self._check_quota(scope.path + path, incoming.remote_addr, event))
 
         if _matches_any(backend.unauthenticated_paths(), rel_path) or _names_own_wrapping_token(
             entry.type, rel_path, incoming
@@ -368,16 +371,18 @@ class Core:
             if entry.kind == "auth":
                 record.login_method = entry.type
                 # Every login of every auth method passes the lockout (strongroom.core.lockout).
-                response = await self.lockout.guard(entry, backend, req, partial(self._serve, backend, req, event))
+                response = await self.lockout.guard(
+                    entry, backend, req, partial(self._serve, backend, req, event, scope)
+                )
             else:
-                response = await self._serve(backend, req, event)
+                response = await self._serve(backend, req, event, scope)
             if record.login_method:
                 # A wrapped login succeeded too: its token sits in the wrap (named by wrapped_accessor).
                 wrapped_login = event.wrap_info is not None and bool(event.wrap_info.wrapped_accessor)
                 record.login_succeeded = wrapped_login or (response is not None and response.auth is not None)
         else:
             try:
-                token_entry = await self._authenticate(incoming.token, incoming.remote_addr, record)
+                token_entry, home = await self._authenticate_in(scope, incoming.token, incoming.remote_addr, record)
             except PermissionDenied as refused:
                 # On record too: an unknown, expired or misplaced token is what a thief's probe looks like.
                 await self._audit_refusal(event, refused)
@@ -388,29 +393,37 @@ class Core:
             record.policies = tuple(token_entry.policies)
             # A use is spent on every authenticated request, allowed or not (as in
             # Vault), so a limited-use token cannot probe paths for free.
-            last_use = await self.tokens.use(token_entry)
+            last_use = await home.tokens.use(token_entry)
             try:
                 try:
-                    await self._authorize(req, backend, token_entry, path)
+                    # A token acts in its own namespace or below; its policies name a child
+                    # namespace's paths with the child's relative path in front.
+                    await self._authorize(req, backend, token_entry, scope.relative_to(home) + path, home.acls)
                 except PermissionDenied as denied:
                     await self._audit_refusal(event, denied)
                     raise
-                response = await self._serve(backend, req, event)
+                response = await self._serve(backend, req, event, scope)
             finally:
                 if last_use:
-                    await self.tokens.revoke_tree(token_entry)
+                    await home.tokens.revoke_tree(token_entry)
         if response is not None and response.tags:
             record.tags.update(response.tags)
         return Outcome(response, request_id, entry.type, req.operation, wrap_info=event.wrap_info)
 
-    async def _serve(self, backend: LogicalBackend, req: Request, event: AuditEvent) -> Response | None:
-        """Audit the request, run the backend, mint a login token, audit the answer (fail closed)."""
+    async def _serve(
+        self, backend: LogicalBackend, req: Request, event: AuditEvent, scope: NamespaceScope | None = None
+    ) -> Response | None:
+        """Audit the request, run the backend, mint a login token, audit the answer (fail closed).
+
+        Leases, login tokens and wrapping tokens are created in ``scope``, the request's namespace.
+        """
+        scope = scope or self.root
         await self.audit.log_request(event)
         try:
             response = await backend.handle(req)
             if response is not None and response.secret is not None and issues_leases(backend):
                 token_hash = event.token.id_hash if event.token is not None else ""
-                await self.leases.register(
+                await scope.leases.register(
                     req.mount_point, req.path, response.secret, backend.ctx.system, token_hash
                 )
             # Only a login (a path the backend declares unauthenticated) gets a token minted. An
@@ -422,11 +435,11 @@ class Core:
                 log.error("a %s mount answered a locked-out login with a token; refused", req.mount_type)
                 raise PermissionDenied()
             if req.unauthenticated and response is not None and auth is not None and not auth.client_token:
-                await self._mint_login_token(response, event.mount.route_prefix)
+                await self._mint_login_token(response, event.mount.route_prefix, scope.tokens)
             if req.wrap_ttl > 0 and is_wrappable(response):
                 assert response is not None
                 # Audited as Vault does: the wrap_info (token HMAC'd), never the wrapped data.
-                event.wrap_info = await self.wrapping.wrap(
+                event.wrap_info = await scope.wrapping.wrap(
                     response, ttl=req.wrap_ttl, creation_path=req.wrap_creation_path or req.mount_point + req.path
                 )
                 response = Response(status=200)
@@ -467,13 +480,6 @@ class Core:
         event_filter = EventFilter(event_type, path_prefix, parse_filter(filter_text))
         return await self.events.open(entry.id_hash, event_filter, authorizer)
 
-    def _lease_backend(self, mount: str) -> tuple[LogicalBackend, SystemView] | None:
-        """The backend mounted exactly at ``mount`` and its system view, for the expiration manager."""
-        matched = self.mounts.router.match(mount)
-        if matched is None or matched[0].entry.route_prefix != mount:
-            return None
-        return matched[0].backend, matched[0].system
-
     async def _job_backend(self, mount_uuid: str) -> LogicalBackend | None:
         """The backend of the mount with this uuid, for the scheduler; None when no such mount is in storage."""
         for attempt in range(2):
@@ -506,8 +512,14 @@ class Core:
             raise error
         return verdict.headers
 
-    async def _authorize(self, req: Request, backend: LogicalBackend, token_entry: TokenEntry, path: str) -> None:
-        """Fill in the caller, resolve create-vs-update, and apply the ACL (403 on refusal)."""
+    async def _authorize(
+        self, req: Request, backend: LogicalBackend, token_entry: TokenEntry, path: str, acls: AclCache | None = None
+    ) -> None:
+        """Fill in the caller, resolve create-vs-update, and apply the ACL (403 on refusal).
+
+        ``path`` is the request path as the token's own namespace names it, and ``acls`` that
+        namespace's policies (the root's by default).
+        """
         req.caller = Caller(
             accessor=token_entry.accessor,
             policies=tuple(token_entry.policies),
@@ -520,7 +532,7 @@ class Core:
         if is_wrapping_token(token_entry):
             # Its one use is spent already: a wrapping token used anywhere else is gone, as in Vault.
             raise PermissionDenied()
-        acl = await self.acls.for_token(token_entry)
+        acl = await (acls or self.acls).for_token(token_entry)
         decision = acl.authorize(req.operation.value, path, req.data, wrap_ttl=req.wrap_ttl or None)
         if not decision.allowed:
             log.info("permission denied: %s %s (%s)", req.operation.value, path, decision.reason)
@@ -533,24 +545,41 @@ class Core:
     async def _authenticate(
         self, token: str, remote_addr: str, record: RequestRecord | None = None
     ) -> TokenEntry:
+        return (await self._authenticate_in(self.root, token, remote_addr, record))[0]
+
+    async def find_token(self, scope: NamespaceScope, token: str) -> tuple[TokenEntry, NamespaceScope] | None:
+        """The live token and its namespace, if it may act in ``scope`` (its own namespace or an ancestor's).
+
+        A token of a child or sibling namespace is not found, exactly as an unknown one is.
+        """
         if not token:
+            return None
+        home = self.namespaces.token_scope(token)
+        if home is None or not scope.is_within(home):
+            return None
+        entry = await home.tokens.lookup(token)
+        return (entry, home) if entry is not None else None
+
+    async def _authenticate_in(
+        self, scope: NamespaceScope, token: str, remote_addr: str, record: RequestRecord | None = None
+    ) -> tuple[TokenEntry, NamespaceScope]:
+        found = await self.find_token(scope, token)
+        if found is None:
             raise PermissionDenied()
-        entry = await self.tokens.lookup(token)
-        if entry is None:
-            raise PermissionDenied()
+        entry, home = found
         if not entry.allows_address(remote_addr):
             if record is not None:
                 # A valid token used from outside its bound CIDRs was likely stolen: observers alert.
                 record.tags[TAG_BOUND_CIDR_VIOLATION] = "1"
                 record.accessor = entry.accessor
             raise PermissionDenied()
-        return entry
+        return entry, home
 
-    async def _mint_login_token(self, response: Response, mount_prefix: str) -> None:
+    async def _mint_login_token(self, response: Response, mount_prefix: str, tokens: TokenStore) -> None:
         auth = response.auth
         assert auth is not None
         await self._attach_identity(auth, mount_prefix)
-        token_id, token_entry = await self.tokens.create_from_auth(
+        token_id, token_entry = await tokens.create_from_auth(
             auth, path=mount_prefix + "login", system=self.system
         )
         auth.client_token = token_id

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from strongroom.core.mounts import (
@@ -37,6 +38,7 @@ from strongroom.sdk.system import SystemView
 
 if TYPE_CHECKING:
     from strongroom.core.core import Core
+    from strongroom.core.namespaces.scope import NamespaceScope
 
 log = logging.getLogger("strongroom.mounts")
 
@@ -50,31 +52,34 @@ TableWrite = tuple[str, list[MountEntry], bytes | None]
 
 
 class MountManager:
-    def __init__(self, core: Core) -> None:
+    """The mounts of one namespace (``scope``): its tables and storage live in the scope's barrier view."""
+
+    def __init__(self, core: Core, scope: NamespaceScope) -> None:
         self.core = core
+        self.scope = scope
         self.router = Router()
         self._views: dict[str, StorageView] = {}
 
     def storage_for(self, entry: MountEntry) -> StorageView:
         view = self._views.get(entry.uuid)
         if view is None:
-            view = StorageView(self.core.barrier, entry.storage_prefix)
+            view = StorageView(self.scope.barrier, entry.storage_prefix)
             self._views[entry.uuid] = view
         return view
 
     # -- persistence --------------------------------------------------------------
 
     async def _read_table(self, key: str) -> list[MountEntry]:
-        raw = await self.core.barrier.get(key)
+        raw = await self.scope.barrier.get(key)
         return decode_table(raw) if raw else []
 
     async def _read_versioned(self, key: str) -> tuple[list[MountEntry], bytes | None]:
-        raw, version = await self.core.barrier.get_with_version(key)
+        raw, version = await self.scope.barrier.get_with_version(key)
         return (decode_table(raw) if raw else []), version
 
     async def _commit_tables(self, writes: list[TableWrite]) -> None:
         """Write tables in one transaction, if none changed since it was read (else StorageConflict)."""
-        await self.core.barrier.transaction(
+        await self.scope.barrier.transaction(
             [TxnOp(key, encode_table(entries)) for key, entries, _ in writes],
             [Precondition(key, version) for key, _, version in writes],
         )
@@ -100,7 +105,7 @@ class MountManager:
                           description="system endpoints used for control, policy and debugging",
                           builtin=True)
             )
-            if self.core.config.dev:
+            if self.core.config.dev and self.scope.entry.is_root:
                 secrets.append(
                     new_mount("secret/", "kv", "secret", self._random_hex(),
                               description="key/value secret storage", options={"version": "2"})
@@ -184,12 +189,12 @@ class MountManager:
         from strongroom.core.tokens.backend import TokenBackend
 
         if entry.builtin and entry.type == "system":
-            return SystemBackend(ctx, self.core)
+            return SystemBackend(ctx, self.core, self.scope)
         if entry.builtin and entry.type == "identity":
             return IdentityBackend(ctx, self.core.identity, self.auth_mount)
         if entry.builtin and entry.type == "token":
-            tokens = TokenBackend(ctx, self.core.tokens)
-            tokens.identity_policies = self.core.acls.identity_policies
+            tokens = TokenBackend(ctx, self.scope.tokens, find_caller=partial(self.core.find_token, self.scope))
+            tokens.identity_policies = self.scope.acls.identity_policies
             return tokens
         return None
 
@@ -258,7 +263,7 @@ class MountManager:
         if mounted is not None and not mounted.builtin:
             # As in Vault: the mount's leases are revoked while its backend can still do it,
             # and a failure keeps the mount (and the leases, which the expiry loop retries).
-            results = await self.core.leases.revoke_prefix(mounted.route_prefix)
+            results = await self.scope.leases.revoke_prefix(mounted.route_prefix)
             failed = sum(1 for r in results if r.error)
             if failed:
                 raise InternalError(f"failed to revoke {failed} leases of the mount; it stays mounted")
@@ -282,7 +287,7 @@ class MountManager:
 
     async def _purge(self, entry: MountEntry) -> None:
         """Delete everything the mount stored (its view), after it is gone from the table."""
-        view = StorageView(self.core.barrier, entry.storage_prefix)
+        view = StorageView(self.scope.barrier, entry.storage_prefix)
         pending = [""]
         while pending:
             prefix = pending.pop()

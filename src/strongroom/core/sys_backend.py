@@ -19,6 +19,7 @@ from strongroom.core.leases.sys_paths import lease_paths
 from strongroom.core.lockout.sys_paths import locked_users_paths
 from strongroom.core.metrics.endpoint import metrics_paths
 from strongroom.core.mounts import MountEntry
+from strongroom.core.namespaces.sys_paths import namespace_paths
 from strongroom.core.password_policies.sys_paths import password_policy_paths
 from strongroom.core.policy.acl import ACL
 from strongroom.core.quotas.sys_paths import quota_paths
@@ -33,6 +34,7 @@ from strongroom.sdk.logical import BackendContext, Operation, Request, Response
 
 if TYPE_CHECKING:
     from strongroom.core.core import Core
+    from strongroom.core.namespaces.scope import NamespaceScope
 
 R, U, D, L = Operation.READ, Operation.UPDATE, Operation.DELETE, Operation.LIST
 
@@ -144,9 +146,11 @@ def decode_policy_text(text: str) -> str:
 class SystemBackend(FrameworkBackend):
     type_name = "system"
 
-    def __init__(self, ctx: BackendContext, core: Core) -> None:
+    def __init__(self, ctx: BackendContext, core: Core, scope: NamespaceScope | None = None) -> None:
         super().__init__(ctx)
         self.core = core
+        #: The namespace this ``sys/`` belongs to: its mounts, policies, tokens and leases.
+        self.scope = scope or core.root
 
     def sudo_paths(self) -> list[str]:
         from strongroom.core.audit.endpoints import SUDO_PATHS as AUDIT_SUDO_PATHS
@@ -154,9 +158,11 @@ class SystemBackend(FrameworkBackend):
         return [r"auth/.+", "seal", "rotate", "rotate/keyring", *AUDIT_SUDO_PATHS, *LEASE_SUDO_PATHS]
 
     def paths(self) -> list[Path]:
-        # Imported here: the audit endpoints use this module's answer shapes.
-        from strongroom.core.audit.endpoints import audit_paths
+        return [*self._namespace_paths(), *self._root_only_paths()] if self.scope.entry.is_root \
+            else self._namespace_paths()
 
+    def _namespace_paths(self) -> list[Path]:
+        """What every namespace's ``sys/`` serves, over that namespace's own tables."""
         return [
             Path("mounts/?", {R: self._list_mounts}),
             Path("mounts/(?P<path>.+)/tune", {R: self._read_tune("secret"), U: self._tune("secret")},
@@ -178,6 +184,19 @@ class SystemBackend(FrameworkBackend):
             Path("capabilities", {U: self._capabilities("token")}, _PATHS_FIELDS),
             Path("capabilities-self", {U: self._capabilities("self")}, _PATHS_FIELDS),
             Path("capabilities-accessor", {U: self._capabilities("accessor")}, _PATHS_FIELDS),
+            *lease_paths(self.scope.leases),
+            *wrapping_paths(self.scope.wrapping),
+            *namespace_paths(self.core.namespaces, self.scope),
+            Path("internal/ui/mounts", {R: self._ui_mounts}),
+            Path("internal/ui/mounts/(?P<path>.+)", {R: self._ui_mount}),
+        ]
+
+    def _root_only_paths(self) -> list[Path]:
+        """The node's own endpoints (seal, keys, audit, metrics, quotas...): served in the root namespace only."""
+        # Imported here: the audit endpoints use this module's answer shapes.
+        from strongroom.core.audit.endpoints import audit_paths
+
+        return [
             Path("seal", {U: self._seal}),
             Path("rotate(?:/keyring)?", {U: self._rotate}),
             Path("key-status", {R: self._key_status}),
@@ -186,17 +205,13 @@ class SystemBackend(FrameworkBackend):
             *metrics_paths(self.core),
             *audit_paths(self.core),
             *locked_users_paths(self.core),
-            *lease_paths(self.core.leases),
-            *wrapping_paths(self.core),
             *password_policy_paths(self.core),
-            Path("internal/ui/mounts", {R: self._ui_mounts}),
-            Path("internal/ui/mounts/(?P<path>.+)", {R: self._ui_mount}),
         ]
 
     # -- mounts ----------------------------------------------------------------------
 
     def _mount_table(self, kind: str) -> dict[str, Any]:
-        return {e.path: mount_json(e, self.core) for e in self.core.mounts.entries(kind)}
+        return {e.path: mount_json(e, self.core) for e in self.scope.mounts.entries(kind)}
 
     async def _list_mounts(self, req: Request, _: FieldData) -> Response:
         return legacy_response(self._mount_table("secret"), req.request_id)
@@ -206,7 +221,7 @@ class SystemBackend(FrameworkBackend):
 
     def _read_mount(self, kind: str) -> Any:
         async def handler(req: Request, f: FieldData) -> Response:
-            entry = self.core.mounts.find(kind, f.get("path"))
+            entry = self.scope.mounts.find(kind, f.get("path"))
             if entry is None:
                 raise InvalidRequest(f"no mount at {f.get('path')!r}")
             return Response(data=mount_json(entry, self.core))
@@ -218,7 +233,7 @@ class SystemBackend(FrameworkBackend):
             if not type_name:
                 raise InvalidRequest("field 'type' is required")
             options = {str(k): str(v) for k, v in (f.get("options") or {}).items()}
-            await self.core.mounts.enable(
+            await self.scope.mounts.enable(
                 kind, f.get("path"), type_name,
                 description=f.get("description"), config=f.get("config"), options=options,
                 local=f.get("local"), seal_wrap=f.get("seal_wrap"),
@@ -227,12 +242,12 @@ class SystemBackend(FrameworkBackend):
 
     def _disable(self, kind: str) -> Any:
         async def handler(req: Request, f: FieldData) -> None:
-            await self.core.mounts.disable(kind, f.get("path"))
+            await self.scope.mounts.disable(kind, f.get("path"))
         return handler
 
     def _read_tune(self, kind: str) -> Any:
         async def handler(req: Request, f: FieldData) -> Response:
-            entry = self.core.mounts.find(kind, f.get("path"))
+            entry = self.scope.mounts.find(kind, f.get("path"))
             if entry is None:
                 raise InvalidRequest(f"cannot fetch tuning for {f.get('path')!r}: no mount there")
             system = self.core.system
@@ -253,13 +268,13 @@ class SystemBackend(FrameworkBackend):
     def _tune(self, kind: str) -> Any:
         async def handler(req: Request, f: FieldData) -> None:
             changes = {k: v for k, v in f.raw.items() if k in _TUNE_FIELDS and v is not None}
-            await self.core.mounts.tune(kind, f.get("path"), changes)
+            await self.scope.mounts.tune(kind, f.get("path"), changes)
         return handler
 
     # -- policies ---------------------------------------------------------------------
 
     async def _list_policies(self, req: Request, _: FieldData) -> Response:
-        names = await self.core.policies.list()
+        names = await self.scope.policies.list()
         if req.operation is Operation.LIST:
             return Response.list_of(names)
         return legacy_response({"policies": names, "keys": names}, req.request_id)
@@ -267,7 +282,7 @@ class SystemBackend(FrameworkBackend):
     def _read_policy(self, *, legacy: bool) -> Any:
         async def handler(req: Request, f: FieldData) -> Response:
             name = f.get("name")
-            text = await self.core.policies.read_text(name)
+            text = await self.scope.policies.read_text(name)
             if text is None:
                 raise NotFound()
             if legacy:
@@ -279,11 +294,11 @@ class SystemBackend(FrameworkBackend):
         text = f.get("policy") if f.has("policy") else f.get("rules")
         if not text:
             raise InvalidRequest("'policy' parameter not supplied or empty")
-        await self.core.policies.put(f.get("name"), decode_policy_text(text))
+        await self.scope.policies.put(f.get("name"), decode_policy_text(text))
         await self.core.bump_generation()
 
     async def _delete_policy(self, req: Request, f: FieldData) -> None:
-        await self.core.policies.delete(f.get("name"))
+        await self.scope.policies.delete(f.get("name"))
         await self.core.bump_generation()
 
     # -- capabilities -----------------------------------------------------------------
@@ -291,22 +306,25 @@ class SystemBackend(FrameworkBackend):
     def _capabilities(self, mode: str) -> Any:
         async def handler(req: Request, f: FieldData) -> Response:
             paths = _paths_field(f)
+            found: tuple[ACL, str] | None
             if mode == "self":
-                entry = await self.core.tokens.lookup(req.client_token)
+                found = await self._token_acl(req.client_token)
             elif mode == "token":
-                entry = await self.core.tokens.lookup(f.get("token") or req.client_token)
+                found = await self._token_acl(f.get("token") or req.client_token)
             else:
                 if not f.get("accessor"):
                     raise InvalidRequest("'accessor' is required")
-                entry = await self.core.tokens.lookup_accessor(f.get("accessor"))
-            if entry is None:
+                # Accessors name tokens of this namespace only: another namespace's is unknown here.
+                entry = await self.scope.tokens.lookup_accessor(f.get("accessor"))
+                found = (await self.scope.acls.for_token(entry), "") if entry is not None else None
+            if found is None:
                 raise InvalidRequest("invalid token" if mode != "accessor" else "invalid accessor")
-            acl = await self.core.acls.for_token(entry)
+            acl, prefix = found
             from strongroom.core.policy.canonical import canonical_request_path
 
             result: dict[str, Any] = {}
             for path in paths:
-                result[path] = sorted(acl.capabilities(canonical_request_path(path)))
+                result[path] = sorted(acl.capabilities(prefix + canonical_request_path(path)))
             if len(paths) == 1:
                 result["capabilities"] = result[paths[0]]
             return legacy_response(result, req.request_id)
@@ -332,31 +350,41 @@ class SystemBackend(FrameworkBackend):
         # As in Vault: reachable without the ACL, but the handler checks the token itself.
         return ["internal/ui/mounts", "internal/ui/mounts/.+", *WRAPPING_UNAUTHENTICATED_PATHS]
 
-    async def _caller_acl(self, req: Request) -> ACL:
-        entry = await self.core.tokens.lookup(req.client_token) if req.client_token else None
-        if entry is None or not entry.allows_address(req.remote_addr):
+    async def _token_acl(self, token: str, remote_addr: str | None = None) -> tuple[ACL, str] | None:
+        """The ACL of a token that may act in this namespace, and the prefix its policies give our paths."""
+        found = await self.core.find_token(self.scope, token)
+        if found is None:
+            return None
+        entry, home = found
+        if remote_addr is not None and not entry.allows_address(remote_addr):
+            return None
+        return await home.acls.for_token(entry), self.scope.relative_to(home)
+
+    async def _caller_acl(self, req: Request) -> tuple[ACL, str]:
+        found = await self._token_acl(req.client_token, req.remote_addr)
+        if found is None:
             raise PermissionDenied()
-        return await self.core.acls.for_token(entry)
+        return found
 
     async def _ui_mounts(self, req: Request, _: FieldData) -> Response:
-        acl = await self._caller_acl(req)
+        acl, prefix = await self._caller_acl(req)
         visible = {
             kind: {
                 e.path: mount_json(e, self.core)
-                for e in self.core.mounts.entries(kind)
-                if acl.has_access_under(e.route_prefix)
+                for e in self.scope.mounts.entries(kind)
+                if acl.has_access_under(prefix + e.route_prefix)
             }
             for kind in ("secret", "auth")
         }
         return Response(data=visible)
 
     async def _ui_mount(self, req: Request, f: FieldData) -> Response:
-        acl = await self._caller_acl(req)
+        acl, prefix = await self._caller_acl(req)
         path = f.get("path")
-        matched = self.core.mounts.router.match(path if path.endswith("/") else path + "/")
+        matched = self.scope.mounts.router.match(path if path.endswith("/") else path + "/")
         if matched is None:
-            matched = self.core.mounts.router.match(path)
-        if matched is None or not acl.has_access_under(matched[0].entry.route_prefix):
+            matched = self.scope.mounts.router.match(path)
+        if matched is None or not acl.has_access_under(prefix + matched[0].entry.route_prefix):
             raise PermissionDenied(
                 "preflight capability check returned 403, please ensure client's policies grant access to path"
             )

@@ -35,6 +35,8 @@ TOKEN = {"token": Field(T.STRING, "", "the token to act on")}
 ACCESSOR = {"accessor": Field(T.STRING, "", "the accessor of the token to act on")}
 INCREMENT = {"increment": Field(T.DURATION, 0, "requested extension; may be capped or ignored")}
 DEFAULT_MOUNT = "auth/token/"
+#: The core's lookup of a caller token across namespaces: (entry, its namespace) or None.
+FindCaller = Callable[[str], Awaitable[tuple[TokenEntry, Any] | None]]
 
 
 class TokenBackend(FrameworkBackend):
@@ -43,9 +45,12 @@ class TokenBackend(FrameworkBackend):
     type_name = "token"
     kind = "auth"
 
-    def __init__(self, ctx: BackendContext, store: TokenStore) -> None:
+    def __init__(self, ctx: BackendContext, store: TokenStore, *, find_caller: FindCaller | None = None) -> None:
         super().__init__(ctx)
         self.store = store
+        #: Finds the caller's token where it lives: in a namespace, a token of an ancestor
+        #: namespace may act here too (the core's namespace-aware lookup).
+        self.find_caller = find_caller
         self.roles = RoleStore(ctx.storage)
         #: The identity policies of a token now (set by the mount manager); token lookups show them.
         self.identity_policies: Callable[[TokenEntry], Awaitable[list[str]]] | None = None
@@ -100,6 +105,10 @@ class TokenBackend(FrameworkBackend):
         self, req: Request, data: FieldData, *, orphan_endpoint: bool, role: TokenRole | None
     ) -> Response:
         parent = await self.store.lookup(req.client_token) if req.client_token else None
+        elsewhere = False
+        if parent is None and req.client_token and self.find_caller is not None:
+            found = await self.find_caller(req.client_token)
+            parent, elsewhere = (found[0] if found else None), True
         if parent is None:
             raise InvalidRequest("parent token lookup failed: no parent found")
         plan = plan_token(
@@ -112,7 +121,8 @@ class TokenBackend(FrameworkBackend):
         )
         warnings = list(plan.warnings)
         token, entry = await self.store.create(
-            plan.spec, creator=parent, system=self.ctx.system, orphan=plan.orphan, warnings=warnings
+            plan.spec, creator=parent, system=self.ctx.system, orphan=plan.orphan, warnings=warnings,
+            creator_elsewhere=elsewhere,
         )
         return Response(auth=token_auth(entry, client_token=token), warnings=warnings)
 
@@ -122,6 +132,11 @@ class TokenBackend(FrameworkBackend):
         return await self._lookup_token(req, data.get("token") or req.client_token)
 
     async def _lookup_self(self, req: Request, data: FieldData) -> Response:
+        if req.client_token and self.find_caller is not None and await self.store.lookup(req.client_token) is None:
+            # The caller's token comes from an ancestor namespace: it is described as it is there.
+            found = await self.find_caller(req.client_token)
+            if found is not None:
+                return Response(data=await self._described(found[0], req.client_token))
         return await self._lookup_token(req, req.client_token)
 
     async def _lookup_token(self, req: Request, token: str) -> Response:

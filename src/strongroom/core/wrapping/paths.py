@@ -23,7 +23,7 @@ from strongroom.sdk.framework import Path
 from strongroom.sdk.logical import Operation, Request, Response
 
 if TYPE_CHECKING:
-    from strongroom.core.core import Core
+    from strongroom.core.wrapping.store import WrappingStore
 
 #: Paths (relative to ``sys/``) a wrapping token may call as the client token.
 SELF_SERVED_PATHS = ("wrapping/unwrap", "wrapping/lookup")
@@ -42,17 +42,19 @@ def _wrapping_token(req: Request, f: FieldData) -> str:
     return token or req.client_token
 
 
-def wrapping_paths(core: Core) -> list[Path]:
+def wrapping_paths(store: WrappingStore) -> list[Path]:
+    """The paths over one namespace's wrapping store (wrapping tokens live in the namespace that minted them)."""
+
     async def wrap(req: Request, _: FieldData) -> Response:
         if req.wrap_ttl <= 0:
             raise InvalidRequest("endpoint requires response wrapping to be used")
         return Response(data=dict(req.data))
 
     async def unwrap(req: Request, f: FieldData) -> Response:
-        return await core.wrapping.unwrap(_wrapping_token(req, f))
+        return await store.unwrap(_wrapping_token(req, f))
 
     async def lookup(req: Request, f: FieldData) -> Response:
-        record = await core.wrapping.lookup(_wrapping_token(req, f))
+        record = await store.lookup(_wrapping_token(req, f))
         return Response(data={
             "creation_ttl": record.creation_ttl,
             "creation_time": _rfc3339(record.creation_time),
@@ -63,7 +65,7 @@ def wrapping_paths(core: Core) -> list[Path]:
         token = str(f.get("token") or "").strip()
         if not token:
             raise InvalidRequest("'token' is required")
-        record = await core.wrapping.take(token)
+        record = await store.take(token)
         # The core wraps this answer again, under the original TTL and creation path.
         req.wrap_ttl = record.creation_ttl
         req.wrap_creation_path = record.creation_path

@@ -1,0 +1,42 @@
+"""Namespaces on a two-worker node: whatever one worker creates, changes or deletes, the other serves at once."""
+
+from __future__ import annotations
+
+from tests.integration.conftest import Node
+from tests.integration.process_harness import unseal
+
+
+def test_a_namespace_made_through_one_worker_is_served_by_the_other(node: Node) -> None:
+    a, b = node.workers()
+    with node.api.pinned(a, [a, b]) as first, node.api.pinned(b, [a, b]) as second:
+        made = first.request("POST", "sys/namespaces/team").json()["data"]
+        assert second.request("GET", "sys/namespaces/team").json()["data"] == made
+        # A mount enabled inside it through b, written through a, read back through b.
+        assert second.request("POST", "team/sys/mounts/kv", json={"type": "kv", "options": {"version": "2"}}
+                              ).status_code == 204
+        assert first.request("POST", "team/kv/data/cfg", json={"data": {"v": "1"}}).status_code == 200
+        assert second.request("GET", "team/kv/data/cfg").json()["data"]["data"] == {"v": "1"}
+        # A policy and a token made in the namespace through a work through b.
+        policy = 'path "kv/data/*" { capabilities = ["read"] }'
+        assert first.request("PUT", "team/sys/policies/acl/r", json={"policy": policy}).status_code == 204
+        token = first.request("POST", "team/auth/token/create", json={"policies": ["r"]}).json()["auth"]
+        assert token["client_token"].endswith("." + made["id"])
+        got = second.request("GET", "team/kv/data/cfg", token=token["client_token"])
+        assert got.json()["data"]["data"] == {"v": "1"}
+        assert second.request("GET", "secret/data/cfg", token=token["client_token"]).status_code == 403
+        # Deleted through b: gone for a on its very next request, token and all.
+        assert second.request("DELETE", "sys/namespaces/team").status_code == 204
+        assert first.request("GET", "team/kv/data/cfg").status_code == 404
+        assert first.request("GET", "auth/token/lookup-self", token=token["client_token"]).status_code == 403
+        assert first.request("GET", "sys/namespaces/team").status_code == 404
+
+
+def test_namespaces_survive_a_restart_of_the_node_unchanged(node: Node) -> None:
+    made = node.api.request("POST", "sys/namespaces/keep").json()["data"]
+    assert node.api.request("POST", "keep/sys/mounts/kv", json={"type": "kv"}).status_code == 204
+    assert node.api.request("POST", "keep/kv/x", json={"v": "1"}).status_code == 204
+    node.server.stop()
+    node.server.start()
+    unseal(node.api, node.keys)
+    assert node.api.request("GET", "sys/namespaces/keep").json()["data"] == made
+    assert node.api.request("GET", "keep/kv/x").json()["data"] == {"v": "1"}
