@@ -40,6 +40,9 @@ class KmsEmulator:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
+        """Start (or restart, on the same port) the endpoint; a no-op while it runs."""
+        if self._server is not None:
+            return
         server = self._factory(ip_address="127.0.0.1", port=self.port, verbose=False)
         server.start()
         self._server, self.port = server, server.get_host_and_port()[1]
