@@ -11,6 +11,8 @@ from leases_harness import Target
 from tests.api.api_support import DENIED_BODY
 from tests.support.inprocess import InProcessServer
 
+from strongroom.sdk.system import ManualClock
+
 READ_ALL = 'path "*" { capabilities = ["create", "read", "update", "delete", "list", "sudo"] }'
 
 
@@ -325,3 +327,17 @@ def test_the_root_namespace_keeps_its_storage_layout(ns_server: InProcessServer)
         return await ns_server.physical.list("")
 
     assert set(ns_server.run(top())) <= {"core/", "sys/", "logical/", "auth/", "namespaces/"}
+
+
+def test_the_expiry_loop_revokes_due_leases_in_every_namespace(ns_server: InProcessServer, target: Target) -> None:
+    make(ns_server, "a")
+    make(ns_server, "a/b")
+    for name in ("", "a", "a/b"):
+        ok(ns_server.request("POST", "sys/mounts/fake", headers=ns(name), json={"type": "leasetest"}), 204)
+        ok(ns_server.request("POST", "fake/creds/" + (name.replace("/", "-") or "root"), headers=ns(name),
+                             json={"ttl": "1h"}))
+    clock = ns_server.clock
+    assert isinstance(clock, ManualClock)
+    clock.advance(3601)
+    assert ns_server.run(ns_server.core.namespaces.expire_due()) is False  # no batch was full
+    assert sorted(target.revoked) == ["a-2", "a-b-3", "root-1"]

@@ -483,9 +483,9 @@ class Core:
     async def _job_backend(self, mount_uuid: str) -> LogicalBackend | None:
         """The backend of the mount with this uuid, for the scheduler; None when no such mount is in storage."""
         for attempt in range(2):
-            for route in self.mounts.router.routes():
-                if route.entry.uuid == mount_uuid:
-                    return route.backend
+            route = self.namespaces.route_by_uuid(mount_uuid)  # a mount of any namespace
+            if route is not None:
+                return route.backend
             if attempt == 0:
                 await self._refresh()  # another process may have mounted it since this one last looked
         return None

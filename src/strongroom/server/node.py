@@ -15,7 +15,6 @@ from collections.abc import Generator
 import uvicorn
 
 from strongroom.core.core import Core, CoreConfig
-from strongroom.core.leases.runner import expiry_tick
 from strongroom.core.lockout import LockoutDefaults
 from strongroom.core.scheduler.runner import run_ticks
 from strongroom.core.seal import KeyEvent, KeyListener, LocalSealManager, SealManager
@@ -197,7 +196,8 @@ async def run_background(core: Core, stop: asyncio.Event) -> None:
     async def jobs_tick() -> bool:
         return await core.scheduler.run_due() >= core.scheduler.config.batch
 
-    ticks = [("lease expiry", expiry_tick(core.leases)), ("scheduled jobs", jobs_tick)]
+    # Every namespace's leases: each namespace keeps its own expiration manager.
+    ticks = [("lease expiry", core.namespaces.expire_due), ("scheduled jobs", jobs_tick)]
     await run_ticks(ticks, stop, ready=lambda: not core.sealed)
 
 

@@ -37,6 +37,7 @@ from strongroom.sdk.storage import Precondition, TxnOp, retry_on_conflict
 if TYPE_CHECKING:
     from strongroom.core.core import Core
     from strongroom.core.leases import ExpirationManager
+    from strongroom.core.router import Route
 
 log = logging.getLogger("strongroom.namespaces")
 
@@ -66,6 +67,22 @@ class NamespaceManager:
 
     def lease_managers(self) -> list[ExpirationManager]:
         return [scope.leases for scope in self.scopes()]
+
+    async def expire_due(self) -> bool:
+        """One tick of the expiry loop over every namespace's leases; True when some batch was full."""
+        full = False
+        for leases in self.lease_managers():
+            if await leases.expire_due() >= leases.config.batch:
+                full = True
+        return full
+
+    def route_by_uuid(self, mount_uuid: str) -> Route | None:
+        """The mount with this uuid in whichever namespace holds it (mount uuids are unique on the node)."""
+        for scope in self.scopes():
+            for route in scope.mounts.router.routes():
+                if route.entry.uuid == mount_uuid:
+                    return route
+        return None
 
     def resolve(self, header: str, path: str) -> tuple[NamespaceScope, str]:
         """The namespace a request is for and its path inside it, as Vault combines them.
