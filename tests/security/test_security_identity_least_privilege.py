@@ -104,7 +104,8 @@ def test_each_namespace_reads_and_writes_only_its_own_subtree(tenants: dict[str,
     assert b("GET", "secret/data/team-b/db").json()["data"]["data"] == {"password": "team-b-password"}
     assert a("POST", "secret/data/team-a/new", {"data": {"k": "v"}}).status_code == 200
     assert a("GET", "secret/data/team-a/absent").status_code == 404
-    for path in ("secret/data/team-b/db", "secret/data/team-b/absent", "secret/data/team-a", "secret/metadata/team-a/db"):
+    for path in ("secret/data/team-b/db", "secret/data/team-b/absent", "secret/data/team-a",
+                 "secret/metadata/team-a/db"):
         assert a("GET", path).status_code == 403
     assert a("POST", "secret/data/team-b/db", {"data": {"password": "overwritten"}}).status_code == 403
     assert b("GET", "secret/data/team-b/db").json()["data"]["data"] == {"password": "team-b-password"}
@@ -121,7 +122,8 @@ def test_a_probe_at_the_other_namespace_looks_exactly_like_a_probe_at_nothing(te
     fake = "pki/issue/team-b/" + "0" * 24
     _same_refusal(a("PUT", f"sys/leases/revoke/{lease_b}"), a("PUT", f"sys/leases/revoke/{fake}"))
     _same_refusal(a("PUT", f"sys/leases/renew/{lease_b}"), a("PUT", f"sys/leases/renew/{fake}"))
-    _same_refusal(a("PUT", "sys/leases/lookup", {"lease_id": lease_b}), a("PUT", "sys/leases/lookup", {"lease_id": fake}))
+    _same_refusal(a("PUT", "sys/leases/lookup", {"lease_id": lease_b}),
+                  a("PUT", "sys/leases/lookup", {"lease_id": fake}))
     _same_refusal(a("POST", "pki/issue/team-b", {"common_name": "x.team-b.example.com"}),
                   a("POST", "pki/issue/team-zzz", {"common_name": "x.team-zzz.example.com"}))
     # Token accessors: B's and one that does not exist.
