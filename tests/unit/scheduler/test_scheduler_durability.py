@@ -2,43 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from pathlib import Path
 
 from scheduler_harness import Recorder, factory
 from tests.support.inprocess import InProcessServer
+from tests.support.sqlite_cores import close_core, sqlite_core, tick_together
 
 from strongroom.sdk.system import ManualClock
-from strongroom.storage.sqlite import SQLiteBackend
 
 
 def _core(db: Path, clock: ManualClock, recorder: Recorder, first: InProcessServer | None = None) -> InProcessServer:
-    """A Core (in-process server) over its own SQLite connection to ``db``, unsealed, the job engine registered."""
-    store = SQLiteBackend(str(db))
-    srv = InProcessServer(physical=store, clock=clock, dev=False)
-    srv.run(store.open())
-    srv.core.registry.secrets["jobtest"] = factory(recorder)
-    if first is None:
-        srv.init_and_unseal()
+    """A Core over its own SQLite connection to ``db``, unsealed, the job engine registered and mounted."""
+
+    def register(srv: InProcessServer) -> None:
+        srv.core.registry.secrets["jobtest"] = factory(recorder)
+
+    def mount(srv: InProcessServer) -> None:
         assert srv.request("POST", "sys/mounts/jobs", json={"type": "jobtest"}).status_code == 204
-    else:
-        srv.run(srv.seal.unseal_with_keys(first.unseal_keys))
-        srv.root_token = first.root_token
-    return srv
 
-
-def _close(srv: InProcessServer) -> None:
-    physical = srv.physical
-    srv.run(physical.close())
-    srv.close()
-
-
-def _tick_together(*servers: InProcessServer) -> None:
-    """One scheduler tick in every Core at the same time (each on its own event loop thread)."""
-    futures = [asyncio.run_coroutine_threadsafe(s.core.scheduler.run_due(), s.loop) for s in servers]
-    for future in futures:
-        future.result(timeout=60)
+    return sqlite_core(db, clock, first=first, prepare=register, setup=mount)
 
 
 def test_two_cores_sharing_one_sqlite_file_run_each_due_job_exactly_once(tmp_path: Path) -> None:
@@ -52,14 +35,14 @@ def test_two_cores_sharing_one_sqlite_file_run_each_due_job_exactly_once(tmp_pat
         for _ in range(3):  # three rounds of due times, each worked off by both cores at once
             clock.advance(120)
             for _ in range(6):
-                _tick_together(a, b)
+                tick_together(a, b)
         counts = Counter(recorder.runs)
         assert len({name for name, _ in counts}) == 30
         assert set(counts.values()) == {1}  # no (job, due time) ran twice
         assert len(counts) == 90
     finally:
-        _close(b)
-        _close(a)
+        close_core(b)
+        close_core(a)
 
 
 def test_a_restart_between_the_claim_and_the_run_loses_no_run(tmp_path: Path) -> None:
@@ -70,7 +53,7 @@ def test_a_restart_between_the_claim_and_the_run_loses_no_run(tmp_path: Path) ->
     clock.advance(600)
     claimed = a.run(a.core.scheduler._claim(uuid, "rotate"))  # a claims the run, then dies
     assert claimed is not None
-    _close(a)
+    close_core(a)
     b = _core(tmp_path / "jobs.db", clock, recorder, first=a)
     try:
         b.run(b.core.scheduler.run_due())
@@ -81,7 +64,7 @@ def test_a_restart_between_the_claim_and_the_run_loses_no_run(tmp_path: Path) ->
         b.run(b.core.scheduler.run_due())
         assert len(recorder.runs) == 1
     finally:
-        _close(b)
+        close_core(b)
 
 
 def test_a_restart_between_the_run_and_its_bookkeeping_does_not_double_it(tmp_path: Path) -> None:
@@ -94,7 +77,7 @@ def test_a_restart_between_the_run_and_its_bookkeeping_does_not_double_it(tmp_pa
     assert claimed is not None
     backend = a.run(a.core._job_backend(uuid))
     a.run(backend.run_job(claimed.job()))  # the work is done, then the process dies before recording it
-    _close(a)
+    close_core(a)
     assert len(recorder.runs) == 1
     b = _core(tmp_path / "jobs.db", clock, recorder, first=a)
     try:
@@ -105,7 +88,7 @@ def test_a_restart_between_the_run_and_its_bookkeeping_does_not_double_it(tmp_pa
         assert job is not None
         assert job.due_at == clock() + 600  # and the schedule goes on
     finally:
-        _close(b)
+        close_core(b)
 
 
 def test_pending_jobs_fire_after_a_restart_and_disabling_the_mount_drops_them(tmp_path: Path) -> None:
@@ -113,7 +96,7 @@ def test_pending_jobs_fire_after_a_restart_and_disabling_the_mount_drops_them(tm
     a = _core(tmp_path / "jobs.db", clock, recorder)
     a.request("POST", "jobs/jobs/x", json={"every": 60})
     uuid = a.request("GET", "sys/mounts").json()["data"]["jobs/"]["uuid"]
-    _close(a)
+    close_core(a)
     clock.advance(3600)  # down for sixty periods
     b = _core(tmp_path / "jobs.db", clock, recorder, first=a)
     try:
@@ -123,4 +106,4 @@ def test_pending_jobs_fire_after_a_restart_and_disabling_the_mount_drops_them(tm
         assert b.request("DELETE", "sys/mounts/jobs").status_code == 204
         assert b.run(b.core.scheduler.jobs_of(uuid)) == []
     finally:
-        _close(b)
+        close_core(b)

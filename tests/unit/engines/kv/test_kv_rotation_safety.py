@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,33 +12,22 @@ from rotation_support import data, history, run_due, webhook
 from tests.api.api_support import started_server
 from tests.metrics.samples import local
 from tests.support.inprocess import InProcessServer
+from tests.support.sqlite_cores import close_core, sqlite_core, tick_together
 
 from strongroom.core import alerts, telemetry
 from strongroom.core.alerts.detector import Detector, DetectorSettings
 from strongroom.core.alerts.signals import ROTATION_FAILED, Signal
 from strongroom.sdk.scheduling import ROTATION_ALERT_AFTER
 from strongroom.sdk.system import ManualClock
-from strongroom.storage.sqlite import SQLiteBackend
 
 CANARY = "CANARY-9f3c1d7e-rotated-value"
 
 
 def _sqlite_core(db: Path, clock: ManualClock, first: InProcessServer | None = None) -> InProcessServer:
-    store = SQLiteBackend(str(db))
-    srv = InProcessServer(physical=store, clock=clock, dev=False)
-    srv.run(store.open())
-    if first is None:
-        srv.init_and_unseal()
+    def mount(srv: InProcessServer) -> None:
         assert srv.request("POST", "sys/mounts/secret", json={"type": "kv-v2"}).status_code == 204
-    else:
-        srv.run(srv.seal.unseal_with_keys(first.unseal_keys))
-        srv.root_token = first.root_token
-    return srv
 
-
-def _close(srv: InProcessServer) -> None:
-    srv.run(srv.physical.close())
-    srv.close()
+    return sqlite_core(db, clock, first=first, setup=mount)
 
 
 def test_two_cores_on_one_sqlite_file_rotate_each_secret_once_per_due_time(tmp_path: Path) -> None:
@@ -52,15 +40,13 @@ def test_two_cores_on_one_sqlite_file_rotate_each_secret_once_per_due_time(tmp_p
         for _ in range(3):
             clock.advance(600)
             for _ in range(3):
-                futures = [asyncio.run_coroutine_threadsafe(s.core.scheduler.run_due(), s.loop) for s in (a, b)]
-                for future in futures:
-                    future.result(timeout=60)
+                tick_together(a, b)
         for i in range(12):
             assert data(b, f"s{i}")["metadata"]["version"] == 3  # three due times, three versions
             assert [h["version"] for h in history(a, f"s{i}")] == [3, 2, 1]
     finally:
-        _close(b)
-        _close(a)
+        close_core(b)
+        close_core(a)
 
 
 def test_a_process_dying_after_writing_the_version_does_not_make_the_next_one_write_it_again(tmp_path: Path) -> None:
@@ -73,7 +59,7 @@ def test_a_process_dying_after_writing_the_version_does_not_make_the_next_one_wr
     assert claimed is not None
     backend = a.run(a.core._job_backend(uuid))
     a.run(backend.run_job(claimed.job()))  # the version is written; the process dies before the scheduler knows
-    _close(a)
+    close_core(a)
     b = _sqlite_core(tmp_path / "kv.db", clock, first=a)
     try:
         clock.advance(b.core.scheduler.config.claim_seconds)
@@ -86,7 +72,7 @@ def test_a_process_dying_after_writing_the_version_does_not_make_the_next_one_wr
         run_due(b)
         assert data(b, "db")["metadata"]["version"] == 2  # and the schedule goes on
     finally:
-        _close(b)
+        close_core(b)
 
 
 def test_a_restart_after_the_claim_loses_no_rotation(tmp_path: Path) -> None:
@@ -96,7 +82,7 @@ def test_a_restart_after_the_claim_loses_no_rotation(tmp_path: Path) -> None:
     uuid = a.request("GET", "sys/mounts").json()["data"]["secret/"]["uuid"]
     clock.advance(3600)
     assert a.run(a.core.scheduler._claim(uuid, "rotation/db")) is not None  # then the process dies
-    _close(a)
+    close_core(a)
     b = _sqlite_core(tmp_path / "kv.db", clock, first=a)
     try:
         run_due(b)
@@ -105,7 +91,7 @@ def test_a_restart_after_the_claim_loses_no_rotation(tmp_path: Path) -> None:
         run_due(b)
         assert data(b, "db")["metadata"]["version"] == 1
     finally:
-        _close(b)
+        close_core(b)
 
 
 @pytest.fixture
