@@ -341,3 +341,23 @@ def test_the_expiry_loop_revokes_due_leases_in_every_namespace(ns_server: InProc
     clock.advance(3601)
     assert ns_server.run(ns_server.core.namespaces.expire_due()) is False  # no batch was full
     assert sorted(target.revoked) == ["a-2", "a-b-3", "root-1"]
+
+
+def test_identity_is_per_namespace_and_logins_attach_the_namespaces_entity(ns_server: InProcessServer) -> None:
+    make(ns_server, "a")
+    make(ns_server, "b")
+    entity = ok(ns_server.request("POST", "identity/entity", headers=ns("a"), json={"name": "alice"}))["data"]
+    assert ok(ns_server.request("LIST", "identity/entity/id", headers=ns("a")))["data"]["keys"] == [entity["id"]]
+    assert ns_server.request("LIST", "identity/entity/id", headers=ns("b")).status_code == 404
+    assert ns_server.request("LIST", "identity/entity/id").status_code == 404
+    _same(ns_server.request("GET", f"identity/entity/id/{entity['id']}", headers=ns("b")),
+          ns_server.request("GET", "identity/entity/id/" + "0" * 8 + entity["id"][8:], headers=ns("b")))
+    # A login in b makes its entity in b, not in a or the root.
+    ok(ns_server.request("POST", "sys/auth/userpass", headers=ns("b"), json={"type": "userpass"}), 204)
+    ok(ns_server.request("POST", "auth/userpass/users/bob", headers=ns("b"), json={"password": "pw-bob-1"}), 204)
+    auth = ok(ns_server.request("POST", "auth/userpass/login/bob", headers=ns("b"), token="",
+                                json={"password": "pw-bob-1"}))["auth"]
+    assert auth["entity_id"]
+    assert ok(ns_server.request("GET", f"identity/entity/id/{auth['entity_id']}", headers=ns("b")))
+    assert ns_server.request("GET", f"identity/entity/id/{auth['entity_id']}", headers=ns("a")).status_code == 404
+    assert ok(ns_server.request("LIST", "identity/entity/id", headers=ns("a")))["data"]["keys"] == [entity["id"]]

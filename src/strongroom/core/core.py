@@ -34,7 +34,6 @@ from strongroom.core.hooks import (
     RequestRecord,
     notify,
 )
-from strongroom.core.identity import IdentityStore
 from strongroom.core.lockout import LockoutDefaults, LoginLockout
 from strongroom.core.namespaces.manager import NamespaceManager
 from strongroom.core.namespaces.model import ROOT as ROOT_NAMESPACE
@@ -191,10 +190,8 @@ class Core:
         self.system.generate_password = self.password_policies.generate
         #: The identity store (``strongroom.core.identity``): entities, aliases and groups, served at
         #: ``identity/``; its group table reloads with the mounts, and tokens' ACLs resolve entities in it.
-        self.identity = IdentityStore(StorageView(barrier, "sys/identity/"), clock=clock, random_bytes=random_bytes)
-        self.identity.on_change = self.bump_generation
+        self.identity = self.root.identity
         self.states.append(self.identity)
-        self.acls.identity = self.identity
         #: Rate-limit quotas (``sys/quotas``); the composition root hands it the node's shared counter.
         self.quotas = QuotaEnforcer(StorageView(barrier, "sys/quotas/"))
         #: Failed-login counting and lockout around every login (``strongroom.core.lockout``).
@@ -578,7 +575,8 @@ class Core:
     async def _mint_login_token(self, response: Response, mount_prefix: str, tokens: TokenStore) -> None:
         auth = response.auth
         assert auth is not None
-        await self._attach_identity(auth, mount_prefix)
+        scope = self.namespaces.of_store(tokens)
+        await self._attach_identity(auth, mount_prefix, scope)
         token_id, token_entry = await tokens.create_from_auth(
             auth, path=mount_prefix + "login", system=self.system
         )
@@ -588,10 +586,10 @@ class Core:
         auth.token_policies = list(token_entry.policies)
         auth.ttl = token_entry.ttl
         if token_entry.entity_id:
-            auth.identity_policies = await self.acls.identity_policies(token_entry)
+            auth.identity_policies = await scope.acls.identity_policies(token_entry)
             auth.policies = list(dict.fromkeys([*auth.policies, *auth.identity_policies]))
 
-    async def _attach_identity(self, auth: Auth, mount_prefix: str) -> None:
+    async def _attach_identity(self, auth: Auth, mount_prefix: str, scope: NamespaceScope) -> None:
         """A login naming an alias gets its entity (created at the principal's first login).
 
         The alias is keyed by the auth mount's accessor and the alias name the method chose;
@@ -601,11 +599,11 @@ class Core:
         """
         if not auth.alias_name:
             return
-        matched = self.mounts.router.match(mount_prefix)
+        matched = scope.mounts.router.match(mount_prefix)
         if matched is None:
             return
         groups = auth.internal_data.get("groups")
-        entity = await self.identity.login(
+        entity = await scope.identity.login(
             matched[0].entry.accessor,
             auth.alias_name,
             {str(k): str(v) for k, v in auth.alias_metadata.items()},

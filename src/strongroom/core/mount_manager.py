@@ -191,7 +191,7 @@ class MountManager:
         if entry.builtin and entry.type == "system":
             return SystemBackend(ctx, self.core, self.scope)
         if entry.builtin and entry.type == "identity":
-            return IdentityBackend(ctx, self.core.identity, self.auth_mount)
+            return IdentityBackend(ctx, self.scope.identity, self.auth_mount)
         if entry.builtin and entry.type == "token":
             tokens = TokenBackend(ctx, self.scope.tokens, find_caller=partial(self.core.find_token, self.scope))
             tokens.identity_policies = self.scope.acls.identity_policies

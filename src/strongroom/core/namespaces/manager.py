@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from strongroom.core.core import Core
     from strongroom.core.leases import ExpirationManager
     from strongroom.core.router import Route
+    from strongroom.core.tokens.store import TokenStore
 
 log = logging.getLogger("strongroom.namespaces")
 
@@ -64,6 +65,10 @@ class NamespaceManager:
             s for p, s in sorted(self._by_path.items())
             if p.startswith(base) and p != base and p[len(base):].count("/") == 1
         ]
+
+    def of_store(self, tokens: TokenStore) -> NamespaceScope:
+        """The namespace whose token store this is."""
+        return next((s for s in self._by_path.values() if s.tokens is tokens), self.core.root)
 
     def lease_managers(self) -> list[ExpirationManager]:
         return [scope.leases for scope in self.scopes()]

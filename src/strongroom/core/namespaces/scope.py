@@ -13,11 +13,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from strongroom.core.acl_cache import AclCache
+from strongroom.core.identity import IdentityStore
 from strongroom.core.leases import ExpirationManager
 from strongroom.core.mount_manager import MountManager
 from strongroom.core.namespaces.model import NamespaceEntry
 from strongroom.core.policy.store import PolicyStore
 from strongroom.core.read_cache import RevisionCache
+from strongroom.core.tokens.leases import TokenLeases
 from strongroom.core.tokens.store import TokenStore
 from strongroom.core.wrapping import WrappingStore
 from strongroom.crypto.view import StorageView
@@ -50,11 +52,19 @@ class NamespaceScope:
             id_suffix=suffix,
         )
         self.tokens.on_revoke.append(lambda token: self.leases.revoke_token(token.id_hash))
+        #: Tokens that expire are leases too: listed, revoked and expired on time by the expiry loop.
+        self.leases.token_leases = TokenLeases(self.tokens)
         #: Response wrapping; a revoked wrapping token (used, expired) takes its wrapped answer along.
         self.wrapping = WrappingStore(StorageView(barrier, "sys/wrapping/"), self.tokens, core.system)
         self.tokens.on_revoke.append(self.wrapping.forget)
         self.policies = PolicyStore(StorageView(barrier, "sys/policy/"))
         self.acls = AclCache(self.policies)
+        #: Entities, aliases and groups of this namespace (served at its ``identity/``); tokens' ACLs
+        #: resolve their entity here, in the namespace that minted them.
+        self.identity = IdentityStore(StorageView(barrier, "sys/identity/"), clock=core.clock,
+                                      random_bytes=core.random_bytes)
+        self.identity.on_change = core.bump_generation
+        self.acls.identity = self.identity
         self.mounts = MountManager(core, self)
 
     def __repr__(self) -> str:
@@ -74,11 +84,14 @@ class NamespaceScope:
         return self.entry.path.startswith(other.entry.path)
 
     async def load(self) -> None:
+        """Set up a namespace other than the root (the core loads the root's services itself)."""
         await self.policies.ensure_default()
         await self.mounts.load()
+        await self.identity.load()
 
     async def unload(self) -> None:
         await self.mounts.unload()
+        await self.identity.unload()
         self.invalidate()
         self.leases.index.forget()
 
