@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
-from collections.abc import Coroutine, Iterator
-from typing import Any, TypeVar
 
 import pytest
 
@@ -19,49 +16,13 @@ from strongroom.core.seal import (
 )
 from strongroom.crypto.barrier import Barrier
 from strongroom.errors import AlreadyInitialized, InvalidRequest
-from strongroom.sdk.storage import StorageBackend
-from strongroom.seals.pkcs11 import Pkcs11Options, Pkcs11Seal, SealUnavailable
+from strongroom.seals.pkcs11 import SealUnavailable
 from strongroom.storage.inmem import InmemBackend
-from tests.seals.softhsm import LIB, PIN, Token
+from tests.seals.manager_support import close_hsm_sessions, hsm, initialised, node, run
+from tests.seals.softhsm import Token
 from tests.support.seal_node import mint_root, token_store
 
-T = TypeVar("T")
-_OPEN: list[Pkcs11Seal] = []
-
-
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
-
-
-@pytest.fixture(autouse=True)
-def _close_sessions() -> Iterator[None]:
-    yield
-    while _OPEN:
-        _OPEN.pop().close()
-
-
-def hsm(token: Token, pin: str = PIN) -> Pkcs11Seal:
-    seal = Pkcs11Seal(Pkcs11Options(lib=LIB, key_label="strongroom-seal", pin=pin, token_label=token.label),
-                      os.urandom)
-    _OPEN.append(seal)
-    return seal
-
-
-def node(physical: StorageBackend, auto: Pkcs11Seal | None, events: list[str] | None = None) -> LocalSealManager:
-    """A node as after a (re)start over ``physical``: sealed, nothing in memory."""
-    seen = events if events is not None else []
-
-    async def on_key(event: KeyEvent) -> None:
-        seen.append(event.kind)
-
-    return LocalSealManager(Barrier(physical), mint_root_token=mint_root, on_key=on_key, random_bytes=os.urandom,
-                            clock=time.time, storage_type="inmem", auto_seal=auto)
-
-
-def initialised(token: Token) -> tuple[InmemBackend, dict[str, Any]]:
-    physical = InmemBackend()
-    answer = run(node(physical, hsm(token)).initialize(0, 0, 3, 2))
-    return physical, answer
+__all__ = ["close_hsm_sessions"]
 
 
 def test_init_under_the_hsm_returns_recovery_keys_and_leaves_the_node_unsealed(session_token: Token) -> None:
@@ -142,12 +103,23 @@ def test_a_flipped_bit_in_a_stored_wrapped_key_keeps_the_node_sealed_with_an_opa
     assert manager.barrier.sealed
 
 
-def test_a_store_sealed_with_shamir_is_not_opened_by_a_server_configured_with_the_hsm(session_token: Token) -> None:
+def test_a_store_sealed_with_shamir_waits_for_a_migration_under_a_server_configured_with_the_hsm(
+    session_token: Token,
+) -> None:
     physical = InmemBackend()
     run(node(physical, None).initialize(1, 1))
     manager = node(physical, hsm(session_token))
-    assert "seal migration is not supported" in run(manager.auto_unseal())
+    assert run(manager.auto_unseal()) == ""  # nothing is wrong: a migration is pending
     assert manager.barrier.sealed
+    assert run(manager.status())["migration"] is True
+
+
+def test_a_store_sealed_with_the_hsm_is_not_opened_by_a_shamir_server_without_the_old_seal(
+    session_token: Token,
+) -> None:
+    physical, _ = initialised(session_token)
+    with pytest.raises(InvalidRequest, match='keep the old seal in the configuration with disabled = "true"'):
+        run(node(physical, None).unseal("00" * 32, reset=False))
 
 
 def test_recovery_shares_without_an_auto_seal_are_refused() -> None:
@@ -175,16 +147,6 @@ def test_a_wrong_pin_is_reported_at_startup_and_init_writes_nothing(session_toke
         run(manager.initialize(1, 1, 3, 2))
     assert run(physical.list("")) == []
     assert run(manager.status())["initialized"] is False
-
-
-def test_generate_root_and_rekey_under_the_hsm_are_refused_clearly(session_token: Token) -> None:
-    physical, _ = initialised(session_token)
-    manager = node(physical, hsm(session_token))
-    run(manager.auto_unseal())
-    with pytest.raises(InvalidRequest, match="generate-root with recovery keys"):
-        run(manager.generate_root_start(None, None))
-    with pytest.raises(InvalidRequest, match="rekey with recovery keys"):
-        run(manager.rekey_start(3, 2))
 
 
 @pytest.mark.parametrize("key", [SEALED_UNSEAL_KEY_KEY, RECOVERY_KEY_KEY])

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from strongroom.config.model import SealConfig as SealBlock
 from strongroom.errors import ConfigError, DecryptionFailed
 from strongroom.seals.pkcs11 import HEADER, Pkcs11Options, Pkcs11Seal, SealUnavailable, build
-from strongroom.server.seal_setup import build_seal
+from strongroom.server.seal_setup import build_seal, build_seals
 from tests.seals.softhsm import LIB, PIN, Token
 
 T = TypeVar("T")
@@ -147,10 +147,40 @@ def test_an_unknown_seal_type_is_a_configuration_error() -> None:
         build_seal((SealBlock(type="cloudy", options={}),))
 
 
-def test_two_seal_blocks_are_refused_because_migration_is_not_built() -> None:
+def test_two_enabled_seal_blocks_are_refused() -> None:
     blocks = (SealBlock(type="pkcs11", options={}), SealBlock(type="shamir", options={}))
-    with pytest.raises(ConfigError, match="seal migration is not supported"):
+    with pytest.raises(ConfigError, match="at most two seal blocks"):
         build_seal(blocks)
+
+
+GOOD = {"lib": LIB, "pin": PIN, "key_label": "k", "slot": "1"}
+
+
+def test_a_disabled_block_is_the_old_seal_of_a_migration() -> None:
+    seals = build_seals((SealBlock(type="pkcs11", options={**GOOD, "disabled": "true"}),))
+    assert seals.active is None  # shamir
+    assert seals.disabled is not None
+    assert seals.disabled.seal_type == "pkcs11"
+    assert PIN not in repr(seals)
+    enabled = build_seals((SealBlock(type="pkcs11", options={**GOOD, "disabled": "false"}),))
+    assert enabled.active is not None
+    assert enabled.disabled is None
+
+
+@pytest.mark.parametrize(
+    ("blocks", "problem"),
+    [
+        ((SealBlock(type="pkcs11", options={**GOOD, "disabled": "yes please"}),), "disabled must be true or false"),
+        ((SealBlock(type="pkcs11", options={**GOOD, "disabled": "true"}),
+          SealBlock(type="pkcs11", options=GOOD)), "between two 'pkcs11' seals is not supported"),
+        ((SealBlock(type="pkcs11", options={**GOOD, "disabled": "true"}),
+          SealBlock(type="transit", options={"disabled": "true"})), "at most two seal blocks"),
+        ((SealBlock(type="pkcs11", options={**GOOD, "disabled": "true", "colour": "red"}),), "unknown option"),
+    ],
+)
+def test_bad_migration_blocks_are_configuration_errors(blocks: tuple[SealBlock, ...], problem: str) -> None:
+    with pytest.raises(ConfigError, match=problem):
+        build_seals(blocks)
 
 
 def test_no_seal_block_or_a_shamir_block_means_shamir() -> None:

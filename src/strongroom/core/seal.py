@@ -15,6 +15,11 @@ Operators hold Shamir shares of a separate *recovery key*, itself stored
 encrypted by the seal at ``core/recovery-key``. As in Vault, recovery keys
 decrypt nothing: ``sys/unseal`` after a ``sys/seal`` checks a quorum of them and
 then unseals through the seal again.
+
+Seal migration (:mod:`strongroom.core.seal_migration`): when the store's seal
+type differs from the configured one, the node waits for ``sys/unseal`` with
+``migrate: true`` and a quorum of the old seal's keys, and moves the key
+material to the new seal in one storage transaction.
 """
 
 from __future__ import annotations
@@ -29,7 +34,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from strongroom import __version__
+from strongroom.core.recovery import check_recovery_shares, root_key_through_seal
 from strongroom.core.seal_ceremonies import KeyCeremonies
+from strongroom.core.seal_migration import Migration, migrate, plan
 from strongroom.crypto import rootkey, shamir
 from strongroom.crypto.barrier import Barrier
 from strongroom.errors import AlreadyInitialized, DecryptionFailed, InternalError, InvalidRequest, NotInitialized
@@ -102,7 +109,7 @@ class SealManager(abc.ABC):
     ) -> dict[str, Any]: ...
 
     @abc.abstractmethod
-    async def unseal(self, key: str | None, reset: bool) -> dict[str, Any]: ...
+    async def unseal(self, key: str | None, reset: bool, migrate: bool = False) -> dict[str, Any]: ...
 
     @abc.abstractmethod
     async def seal(self) -> None: ...
@@ -125,27 +132,32 @@ class SealManager(abc.ABC):
     async def generate_root_cancel(self, nonce: str | None) -> None: ...
 
     @abc.abstractmethod
-    async def rekey_status(self) -> dict[str, Any]: ...
+    # ``recovery``: the ``sys/rekey-recovery-key/*`` twin, which rekeys the recovery key of an auto seal.
+
+    @abc.abstractmethod
+    async def rekey_status(self, recovery: bool = False) -> dict[str, Any]: ...
 
     @abc.abstractmethod
     async def rekey_start(
-        self, secret_shares: int, secret_threshold: int, require_verification: bool = False
+        self, secret_shares: int, secret_threshold: int, require_verification: bool = False, recovery: bool = False
     ) -> dict[str, Any]: ...
 
     @abc.abstractmethod
-    async def rekey_update(self, key: str | None, nonce: str | None) -> dict[str, Any]: ...
+    async def rekey_update(self, key: str | None, nonce: str | None, recovery: bool = False) -> dict[str, Any]: ...
 
     @abc.abstractmethod
-    async def rekey_cancel(self, nonce: str | None) -> None: ...
+    async def rekey_cancel(self, nonce: str | None, recovery: bool = False) -> None: ...
 
     @abc.abstractmethod
-    async def rekey_verify_status(self) -> dict[str, Any]: ...
+    async def rekey_verify_status(self, recovery: bool = False) -> dict[str, Any]: ...
 
     @abc.abstractmethod
-    async def rekey_verify_update(self, key: str | None, nonce: str | None) -> dict[str, Any]: ...
+    async def rekey_verify_update(
+        self, key: str | None, nonce: str | None, recovery: bool = False
+    ) -> dict[str, Any]: ...
 
     @abc.abstractmethod
-    async def rekey_verify_cancel(self, nonce: str | None) -> dict[str, Any]: ...
+    async def rekey_verify_cancel(self, nonce: str | None, recovery: bool = False) -> dict[str, Any]: ...
 
 
 def decode_share(text: str) -> bytes:
@@ -180,6 +192,7 @@ class LocalSealManager(SealManager):
         storage_type: str,
         cluster_name: str = "strongroom",
         auto_seal: Seal | None = None,
+        old_seal: Seal | None = None,
     ) -> None:
         self.barrier = barrier
         self.physical = barrier.physical
@@ -193,6 +206,7 @@ class LocalSealManager(SealManager):
         self._nonce = ""
         self._config: SealConfig | None = None
         self._auto = auto_seal
+        self._old = old_seal
         self.ceremonies = KeyCeremonies(
             barrier,
             seal_config=self.seal_config,
@@ -200,6 +214,7 @@ class LocalSealManager(SealManager):
             mint_root_token=mint_root_token,
             decode_share=decode_share,
             random_bytes=random_bytes,
+            auto_seal=auto_seal,
         )
 
     def _set_config(self, config: SealConfig) -> None:
@@ -220,6 +235,11 @@ class LocalSealManager(SealManager):
         # Like Vault, an auto seal reports the recovery quorum as t/n.
         threshold = (config.recovery_threshold if recovery else config.secret_threshold) if config else 0
         shares = (config.recovery_shares if recovery else config.secret_shares) if config else 0
+        migration = self._pending_or_none(config) if config is not None and self.barrier.sealed else None
+        if migration is not None:
+            # t/n of the keys the migration asks for: the old seal's (unseal or recovery keys).
+            threshold, shares = migration.quorum(config)  # type: ignore[arg-type]
+            recovery = migration.old is not None
         return {
             "type": seal_type,
             "initialized": config is not None,
@@ -230,7 +250,7 @@ class LocalSealManager(SealManager):
             "nonce": self._nonce,
             "version": API_VERSION,
             "build_date": "2026-11-22T00:00:00Z",
-            "migration": False,
+            "migration": migration is not None,
             "cluster_name": self._cluster_name if config else "",
             "cluster_id": await self._cluster_id() if config else "",
             "recovery_seal": recovery,
@@ -300,14 +320,15 @@ class LocalSealManager(SealManager):
             shares = shamir.split(recovery_key, recovery_shares, recovery_threshold, self._random)
         return InitResult(keys=[], root_token=root_token, recovery_keys=shares)
 
-    def _check_seal_type(self, config: SealConfig) -> None:
-        """Refuse a store whose seal type differs from the configured one (migration is not built)."""
-        configured = self._auto.seal_type if self._auto else SHAMIR_SEAL_TYPE
-        if config.type != configured:
-            raise InvalidRequest(
-                f"the store is sealed with {config.type!r} but this server is configured with "
-                f"{configured!r}; seal migration is not supported"
-            )
+    def _pending_migration(self, config: SealConfig) -> Migration | None:
+        """The migration the configuration asks for; InvalidRequest for a store neither seal can open."""
+        return plan(config, self._auto, self._old)
+
+    def _pending_or_none(self, config: SealConfig) -> Migration | None:
+        try:
+            return self._pending_migration(config)
+        except InvalidRequest:
+            return None
 
     async def auto_unseal(self) -> str:
         """Unseal through the auto seal, if there is one and the store is initialised.
@@ -327,7 +348,14 @@ class LocalSealManager(SealManager):
                 # startup, that the library, token, PIN and key all work.
                 await self._auto.encrypt(b"startup probe")
                 return ""
-            self._check_seal_type(config)
+            migration = self._pending_migration(config)
+            if migration is not None:
+                log.warning(
+                    "seal migration from %s to %s is pending: the node stays sealed until a quorum of the %s "
+                    "keys is given to sys/unseal with migrate=true", migration.from_type, migration.to_type,
+                    "unseal" if migration.old is None else "recovery",
+                )
+                return ""
             await self._unseal_through_seal()
         except (InvalidRequest, InternalError) as exc:
             reason = str(exc) or type(exc).__name__
@@ -339,27 +367,16 @@ class LocalSealManager(SealManager):
 
     async def _unseal_through_seal(self) -> None:
         assert self._auto is not None
-        blob = await self.physical.get(SEALED_UNSEAL_KEY_KEY)
-        wrapped_root = await self.physical.get(ROOT_KEY_KEY)
-        if blob is None or wrapped_root is None:
-            raise DecryptionFailed()
-        unseal_key = await self._auto.decrypt(blob)
-        root_key = rootkey.unwrap_root_key(unseal_key, wrapped_root)
+        root_key, _ = await root_key_through_seal(self.physical, self._auto)
         await self.barrier.unseal(root_key)
         await self._on_key(KeyEvent("unsealed", root_key))
 
     async def _check_recovery_key(self, shares: list[bytes], config: SealConfig) -> None:
         assert self._auto is not None
-        blob = await self.physical.get(RECOVERY_KEY_KEY)
-        if blob is None:
-            raise DecryptionFailed()
-        stored = await self._auto.decrypt(blob)
-        try:
-            given = shares[0] if config.recovery_shares == 1 else shamir.combine(shares)
-        except (InvalidRequest, ValueError):
-            given = b""
-        if not secrets.compare_digest(given, stored):
-            raise InvalidRequest("unable to unseal: the recovery keys given do not reconstruct the key")
+        await check_recovery_shares(
+            self.physical, self._auto, shares, config,
+            "unable to unseal: the recovery keys given do not reconstruct the key",
+        )
 
     async def initialize_with_token(
         self, secret_shares: int, secret_threshold: int, root_token_id: str | None
@@ -400,7 +417,7 @@ class LocalSealManager(SealManager):
             keys = shamir.split(unseal_key, secret_shares, secret_threshold, self._random)
         return InitResult(keys=keys, root_token=root_token)
 
-    async def unseal(self, key: str | None, reset: bool) -> dict[str, Any]:
+    async def unseal(self, key: str | None, reset: bool, migrate: bool = False) -> dict[str, Any]:
         config = await self.seal_config()
         if config is None:
             # Vault answers 400 here (its barrier's error), unlike sys/health's 501.
@@ -413,7 +430,11 @@ class LocalSealManager(SealManager):
             raise InvalidRequest("'key' must be specified in request body as JSON, or 'reset' set to true")
         if not self.barrier.sealed:
             return await self.status()
-        self._check_seal_type(config)
+        migration = self._pending_migration(config)
+        if migration is not None and not migrate:
+            raise InvalidRequest("migrate option not provided and seal migration is pending")
+        if migration is None and migrate:
+            raise InvalidRequest("migrate option provided but no seal migration is pending")
         share = decode_share(key)
         if any(secrets.compare_digest(share, have) for have in self._shares):
             raise InvalidRequest("given key has already been provided during this generation operation")
@@ -421,10 +442,16 @@ class LocalSealManager(SealManager):
         if not self._nonce:
             self._nonce = str(uuid.UUID(bytes=self._random(16)))
         recovery = self._auto is not None
-        if len(self._shares) < (config.recovery_threshold if recovery else config.secret_threshold):
+        if migration is not None:
+            required, _ = migration.quorum(config)
+        else:
+            required = config.recovery_threshold if recovery else config.secret_threshold
+        if len(self._shares) < required:
             return await self.status()
         shares, self._shares, self._nonce = self._shares, [], ""
-        if recovery:
+        if migration is not None:
+            await self._migrate(migration, config, shares)
+        elif recovery:
             # Vault's behaviour under auto-unseal: a quorum of recovery keys
             # authorises the unseal, and the seal itself decrypts the key.
             await self._check_recovery_key(shares, config)
@@ -432,6 +459,12 @@ class LocalSealManager(SealManager):
         else:
             await self._unseal_with(shares, config)
         return await self.status()
+
+    async def _migrate(self, migration: Migration, config: SealConfig, shares: list[bytes]) -> None:
+        done = await migrate(self.physical, migration, config, shares, self._random)
+        self._config = done.config
+        await self.barrier.unseal(done.root_key)
+        await self._on_key(KeyEvent("unsealed", done.root_key))
 
     async def _unseal_with(self, shares: list[bytes], config: SealConfig) -> None:
         try:
@@ -468,12 +501,7 @@ class LocalSealManager(SealManager):
     async def generate_root_status(self) -> dict[str, Any]:
         return await self.ceremonies.generate_root_status()
 
-    def _refuse_ceremony_under_auto_seal(self, name: str) -> None:
-        if self._auto is not None:
-            raise InvalidRequest(f"{name} with recovery keys (auto-unseal) is not supported yet")
-
     async def generate_root_start(self, otp: str | None, pgp_key: str | None) -> dict[str, Any]:
-        self._refuse_ceremony_under_auto_seal("generate-root")
         return await self.ceremonies.generate_root_start(otp, pgp_key)
 
     async def generate_root_update(self, key: str | None, nonce: str | None) -> dict[str, Any]:
@@ -482,26 +510,27 @@ class LocalSealManager(SealManager):
     async def generate_root_cancel(self, nonce: str | None) -> None:
         await self.ceremonies.generate_root_cancel(nonce)
 
-    async def rekey_status(self) -> dict[str, Any]:
-        return await self.ceremonies.rekey_status()
+    async def rekey_status(self, recovery: bool = False) -> dict[str, Any]:
+        return await self.ceremonies.rekey_status(recovery)
 
     async def rekey_start(
-        self, secret_shares: int, secret_threshold: int, require_verification: bool = False
+        self, secret_shares: int, secret_threshold: int, require_verification: bool = False, recovery: bool = False
     ) -> dict[str, Any]:
-        self._refuse_ceremony_under_auto_seal("rekey")
-        return await self.ceremonies.rekey_start(secret_shares, secret_threshold, require_verification)
+        return await self.ceremonies.rekey_start(secret_shares, secret_threshold, require_verification, recovery)
 
-    async def rekey_update(self, key: str | None, nonce: str | None) -> dict[str, Any]:
-        return await self.ceremonies.rekey_update(key, nonce)
+    async def rekey_update(self, key: str | None, nonce: str | None, recovery: bool = False) -> dict[str, Any]:
+        return await self.ceremonies.rekey_update(key, nonce, recovery)
 
-    async def rekey_cancel(self, nonce: str | None) -> None:
-        await self.ceremonies.rekey_cancel(nonce)
+    async def rekey_cancel(self, nonce: str | None, recovery: bool = False) -> None:
+        await self.ceremonies.rekey_cancel(nonce, recovery)
 
-    async def rekey_verify_status(self) -> dict[str, Any]:
-        return await self.ceremonies.rekey_verify_status()
+    async def rekey_verify_status(self, recovery: bool = False) -> dict[str, Any]:
+        return await self.ceremonies.rekey_verify_status(recovery)
 
-    async def rekey_verify_update(self, key: str | None, nonce: str | None) -> dict[str, Any]:
-        return await self.ceremonies.rekey_verify_update(key, nonce)
+    async def rekey_verify_update(
+        self, key: str | None, nonce: str | None, recovery: bool = False
+    ) -> dict[str, Any]:
+        return await self.ceremonies.rekey_verify_update(key, nonce, recovery)
 
-    async def rekey_verify_cancel(self, nonce: str | None) -> dict[str, Any]:
-        return await self.ceremonies.rekey_verify_cancel(nonce)
+    async def rekey_verify_cancel(self, nonce: str | None, recovery: bool = False) -> dict[str, Any]:
+        return await self.ceremonies.rekey_verify_cancel(nonce, recovery)

@@ -44,21 +44,23 @@ async def ceremony_call(seal: SealManager, op: str, args: dict[str, Any]) -> Any
     if op == "generate_root_cancel":
         await seal.generate_root_cancel(_text(args, "nonce"))
         return True
+    recovery = args.get("recovery") is True
     if op == "rekey_status":
-        return await seal.rekey_status()
+        return await seal.rekey_status(recovery)
     if op == "rekey_start":
         return await seal.rekey_start(
-            int(args["secret_shares"]), int(args["secret_threshold"]), args.get("require_verification") is True
+            int(args["secret_shares"]), int(args["secret_threshold"]), args.get("require_verification") is True,
+            recovery,
         )
     if op == "rekey_update":
-        return await seal.rekey_update(_text(args, "key"), _text(args, "nonce"))
+        return await seal.rekey_update(_text(args, "key"), _text(args, "nonce"), recovery)
     if op == "rekey_cancel":
-        await seal.rekey_cancel(_text(args, "nonce"))
+        await seal.rekey_cancel(_text(args, "nonce"), recovery)
         return True
     if op == "rekey_verify_status":
-        return await seal.rekey_verify_status()
+        return await seal.rekey_verify_status(recovery)
     if op == "rekey_verify_update":
-        return await seal.rekey_verify_update(_text(args, "key"), _text(args, "nonce"))
+        return await seal.rekey_verify_update(_text(args, "key"), _text(args, "nonce"), recovery)
     if op == "rekey_verify_cancel":
-        return await seal.rekey_verify_cancel(_text(args, "nonce"))
+        return await seal.rekey_verify_cancel(_text(args, "nonce"), recovery)
     raise ValueError(f"not a key-ceremony operation: {op}")

@@ -30,6 +30,9 @@ OPERATIONS: dict[str, tuple[Operation, ...]] = {
     "sys/rekey/init": (Operation.READ, *_WRITE, Operation.DELETE),
     "sys/rekey/update": _WRITE,
     "sys/rekey/verify": (Operation.READ, *_WRITE, Operation.DELETE),
+    "sys/rekey-recovery-key/init": (Operation.READ, *_WRITE, Operation.DELETE),
+    "sys/rekey-recovery-key/update": _WRITE,
+    "sys/rekey-recovery-key/verify": (Operation.READ, *_WRITE, Operation.DELETE),
 }
 
 #: ``None`` means "answer 204 with no body".
@@ -56,34 +59,43 @@ async def handle(seal: SealManager, op: Operation, path: str, data: dict[str, An
         return await seal.generate_root_start(_text(data, "otp"), _text(data, "pgp_key"))
     if path == "sys/generate-root/update":
         return await seal.generate_root_update(_text(data, "key"), _text(data, "nonce"))
-    if path == "sys/rekey/init":
-        if op is Operation.READ:
-            return await seal.rekey_status()
-        if op is Operation.DELETE:
-            await seal.rekey_cancel(_text(data, "nonce"))
-            return None
-        return await _rekey_start(seal, data)
-    if path == "sys/rekey/update":
-        return await seal.rekey_update(_text(data, "key"), _text(data, "nonce"))
-    if path == "sys/rekey/verify":
-        if op is Operation.READ:
-            return await seal.rekey_verify_status()
-        if op is Operation.DELETE:
-            return await seal.rekey_verify_cancel(_text(data, "nonce"))
-        return await seal.rekey_verify_update(_text(data, "key"), _text(data, "nonce"))
+    if path.startswith(("sys/rekey/", "sys/rekey-recovery-key/")):
+        return await _rekey(seal, op, path, data)
     raise UnsupportedOperation()
 
 
-async def _rekey_start(seal: SealManager, data: dict[str, Any]) -> Answer:
+async def _rekey(seal: SealManager, op: Operation, path: str, data: dict[str, Any]) -> Answer:
+    """``sys/rekey/*`` and its twin ``sys/rekey-recovery-key/*`` (same bodies, the recovery key instead)."""
+    recovery = path.startswith("sys/rekey-recovery-key/")
+    step = path.rsplit("/", 1)[1]
+    if step == "init":
+        if op is Operation.READ:
+            return await seal.rekey_status(recovery)
+        if op is Operation.DELETE:
+            await seal.rekey_cancel(_text(data, "nonce"), recovery)
+            return None
+        return await _rekey_start(seal, data, recovery)
+    if step == "update":
+        return await seal.rekey_update(_text(data, "key"), _text(data, "nonce"), recovery)
+    if op is Operation.READ:
+        return await seal.rekey_verify_status(recovery)
+    if op is Operation.DELETE:
+        return await seal.rekey_verify_cancel(_text(data, "nonce"), recovery)
+    return await seal.rekey_verify_update(_text(data, "key"), _text(data, "nonce"), recovery)
+
+
+async def _rekey_start(seal: SealManager, data: dict[str, Any], recovery: bool) -> Answer:
     if data.get("pgp_keys"):
         raise InvalidRequest("pgp_keys is not supported: rekey returns the new shares in plain text")
     if coerce(T.BOOL, data.get("backup", False), "backup"):
         raise InvalidRequest("backup is not supported (it only applies to PGP-encrypted shares)")
-    if coerce(T.INT, data.get("stored_shares", 0), "stored_shares"):
-        raise InvalidRequest("stored keys are not supported by the shamir seal")
+    stored = coerce(T.INT, data.get("stored_shares", 0), "stored_shares")
+    if stored and (recovery or stored != 1 or not (await seal.status())["recovery_seal"]):
+        # Only an auto seal stores a share (exactly one, its unseal key); recovery keys are never stored.
+        raise InvalidRequest("stored_shares is 1 under an auto seal and 0 otherwise")
     if "secret_shares" not in data or "secret_threshold" not in data:
         raise InvalidRequest("secret_shares and secret_threshold are required")
     shares = coerce(T.INT, data["secret_shares"], "secret_shares")
     threshold = coerce(T.INT, data["secret_threshold"], "secret_threshold")
     verify = coerce(T.BOOL, data.get("require_verification", False), "require_verification")
-    return await seal.rekey_start(shares, threshold, verify)
+    return await seal.rekey_start(shares, threshold, verify, recovery)

@@ -64,9 +64,8 @@ class SealedSystemEndpoints:
             key = data.get("key")
             if key is not None and not isinstance(key, str):
                 raise InvalidRequest("'key' must be a string")
-            if coerce(T.BOOL, data.get("migrate", False), "migrate"):
-                raise InvalidRequest("seal migration is not supported yet")
-            status = await seal.unseal(key, reset)
+            migrate = coerce(T.BOOL, data.get("migrate", False), "migrate")
+            status = await seal.unseal(key, reset, migrate)
             await self._sync_after_unseal()
             return json_response(status)
         if path == "sys/health" and op is Operation.READ:

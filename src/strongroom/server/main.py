@@ -14,9 +14,8 @@ import uvloop
 from strongroom.config.model import ServerConfig
 from strongroom.core.metrics.barrier_usage import DEFAULT_MAX_OPERATIONS
 from strongroom.errors import ConfigError
-from strongroom.sdk.seal import Seal
 from strongroom.server.logging_setup import setup_logging
-from strongroom.server.seal_setup import build_seal
+from strongroom.server.seal_setup import NodeSeals, build_seals
 from strongroom.server.settings import ListenerSettings, NodeSettings
 from strongroom.server.tls import TLSConfigError, check_listeners
 from strongroom.server.tls_renewal import with_auto_renew
@@ -87,10 +86,10 @@ def run_server(
         problem = str(exc)
     else:
         problem = ""
-    auto_seal: Seal | None = None
+    seals = NodeSeals()
     if not problem and config is not None and not dev:
         try:
-            auto_seal = build_seal(config.seals)
+            seals = build_seals(config.seals)
         except ConfigError as exc:
             problem = f"seal configuration: {exc}"
     if problem:
@@ -102,9 +101,9 @@ def run_server(
     if settings.worker_count() == 1:
         from strongroom.server.single import run_single
 
-        node = run_single(settings, alerts, auto_seal)
+        node = run_single(settings, alerts, seals.active, seals.disabled)
         return uvloop.run(with_auto_renew(renew, settings.listeners, node))
     from strongroom.server.supervisor import run_supervisor
 
-    supervised = run_supervisor(settings, alerts, auto_seal)
+    supervised = run_supervisor(settings, alerts, seals.active, seals.disabled)
     return uvloop.run(with_auto_renew(renew, settings.listeners, supervised))

@@ -44,9 +44,14 @@ async def mint_root_token(barrier: Barrier, token_id: str | None) -> str:
 
 
 def local_seal_manager(
-    barrier: Barrier, on_key: KeyListener, storage_type: str, auto_seal: Seal | None = None
+    barrier: Barrier,
+    on_key: KeyListener,
+    storage_type: str,
+    auto_seal: Seal | None = None,
+    old_seal: Seal | None = None,
 ) -> LocalSealManager:
-    """The node's authoritative seal, with real time and randomness (and the configured auto seal, if any)."""
+    """The node's authoritative seal, with real time and randomness (and the configured auto seal, if any;
+    ``old_seal``: the disabled seal a migration moves away from)."""
     return LocalSealManager(
         barrier,
         mint_root_token=mint_root_token,
@@ -55,6 +60,7 @@ def local_seal_manager(
         clock=time.time,
         storage_type=storage_type,
         auto_seal=auto_seal,
+        old_seal=old_seal,
     )
 
 

@@ -30,8 +30,8 @@ class RemoteSealManager(SealManager):
         )
         return result
 
-    async def unseal(self, key: str | None, reset: bool) -> dict[str, Any]:
-        result: dict[str, Any] = await self._channel.call("unseal", {"key": key, "reset": reset})
+    async def unseal(self, key: str | None, reset: bool, migrate: bool = False) -> dict[str, Any]:
+        result: dict[str, Any] = await self._channel.call("unseal", {"key": key, "reset": reset, "migrate": migrate})
         return result
 
     async def seal(self) -> None:
@@ -56,36 +56,42 @@ class RemoteSealManager(SealManager):
     async def generate_root_cancel(self, nonce: str | None) -> None:
         await self._channel.call("generate_root_cancel", {"nonce": nonce})
 
-    async def rekey_status(self) -> dict[str, Any]:
-        result: dict[str, Any] = await self._channel.call("rekey_status")
+    async def rekey_status(self, recovery: bool = False) -> dict[str, Any]:
+        result: dict[str, Any] = await self._channel.call("rekey_status", {"recovery": recovery})
         return result
 
     async def rekey_start(
-        self, secret_shares: int, secret_threshold: int, require_verification: bool = False
+        self, secret_shares: int, secret_threshold: int, require_verification: bool = False, recovery: bool = False
     ) -> dict[str, Any]:
         args = {
             "secret_shares": secret_shares,
             "secret_threshold": secret_threshold,
             "require_verification": require_verification,
+            "recovery": recovery,
         }
         result: dict[str, Any] = await self._channel.call("rekey_start", args)
         return result
 
-    async def rekey_update(self, key: str | None, nonce: str | None) -> dict[str, Any]:
-        result: dict[str, Any] = await self._channel.call("rekey_update", {"key": key, "nonce": nonce})
+    async def rekey_update(self, key: str | None, nonce: str | None, recovery: bool = False) -> dict[str, Any]:
+        args = {"key": key, "nonce": nonce, "recovery": recovery}
+        result: dict[str, Any] = await self._channel.call("rekey_update", args)
         return result
 
-    async def rekey_cancel(self, nonce: str | None) -> None:
-        await self._channel.call("rekey_cancel", {"nonce": nonce})
+    async def rekey_cancel(self, nonce: str | None, recovery: bool = False) -> None:
+        await self._channel.call("rekey_cancel", {"nonce": nonce, "recovery": recovery})
 
-    async def rekey_verify_status(self) -> dict[str, Any]:
-        result: dict[str, Any] = await self._channel.call("rekey_verify_status")
+    async def rekey_verify_status(self, recovery: bool = False) -> dict[str, Any]:
+        result: dict[str, Any] = await self._channel.call("rekey_verify_status", {"recovery": recovery})
         return result
 
-    async def rekey_verify_update(self, key: str | None, nonce: str | None) -> dict[str, Any]:
-        result: dict[str, Any] = await self._channel.call("rekey_verify_update", {"key": key, "nonce": nonce})
+    async def rekey_verify_update(
+        self, key: str | None, nonce: str | None, recovery: bool = False
+    ) -> dict[str, Any]:
+        args = {"key": key, "nonce": nonce, "recovery": recovery}
+        result: dict[str, Any] = await self._channel.call("rekey_verify_update", args)
         return result
 
-    async def rekey_verify_cancel(self, nonce: str | None) -> dict[str, Any]:
-        result: dict[str, Any] = await self._channel.call("rekey_verify_cancel", {"nonce": nonce})
+    async def rekey_verify_cancel(self, nonce: str | None, recovery: bool = False) -> dict[str, Any]:
+        args = {"nonce": nonce, "recovery": recovery}
+        result: dict[str, Any] = await self._channel.call("rekey_verify_cancel", args)
         return result

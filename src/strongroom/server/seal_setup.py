@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from strongroom.config.model import SealConfig as SealBlock
 from strongroom.errors import ConfigError
@@ -41,26 +42,62 @@ def _awskms(options: Mapping[str, str], random_bytes: RandomBytes) -> Seal:
 SEAL_TYPES: dict[str, SealFactory] = {"pkcs11": _pkcs11, "transit": _transit, "awskms": _awskms}
 
 
-def build_seal(blocks: tuple[SealBlock, ...], random_bytes: RandomBytes = os.urandom) -> Seal | None:
-    """The configured auto seal, or None for shamir. Raises ConfigError for a block that cannot work.
+@dataclass(frozen=True)
+class NodeSeals:
+    """The configured seal (``active``, None for shamir) and, during a seal migration, the old one.
 
-    Building validates the block only; the seal reaches its key service on first
-    use, so an unreachable HSM leaves the server up and sealed (it says why)
-    instead of failing the configuration.
+    ``disabled`` is the seal the store was sealed with before the migration: a
+    block marked ``disabled = "true"``, or None. Seal migration is Vault's: the
+    configuration names the new seal and keeps the old one, disabled.
     """
-    if not blocks:
-        return None
-    if len(blocks) > 1:
-        raise ConfigError("only one seal block is supported (seal migration is not supported)")
-    block = blocks[0]
-    if block.options.get("disabled", "").lower() in ("true", "1"):
-        raise ConfigError("seal migration (disabled = true) is not supported")
+
+    active: Seal | None = None
+    disabled: Seal | None = None
+
+
+def build_seal(blocks: tuple[SealBlock, ...], random_bytes: RandomBytes = os.urandom) -> Seal | None:
+    """The configured (enabled) auto seal, or None for shamir. See :func:`build_seals`."""
+    return build_seals(blocks, random_bytes).active
+
+
+def build_seals(blocks: tuple[SealBlock, ...], random_bytes: RandomBytes = os.urandom) -> NodeSeals:
+    """The configured seals. Raises ConfigError for blocks that cannot work.
+
+    At most two blocks: one enabled (or none, meaning shamir) and one marked
+    ``disabled = "true"`` (the old seal of a migration). Building validates the
+    blocks only; a seal reaches its key service on first use, so an unreachable
+    HSM leaves the server up and sealed (it says why) instead of failing the
+    configuration.
+    """
+    enabled = [block for block in blocks if not _disabled(block)]
+    disabled = [block for block in blocks if _disabled(block)]
+    if len(enabled) > 1 or len(disabled) > 1:
+        raise ConfigError(
+            "at most two seal blocks: the seal in use and, for a seal migration, the old one with disabled = \"true\""
+        )
+    if disabled and enabled and disabled[0].type == enabled[0].type:
+        raise ConfigError(f"seal migration between two {enabled[0].type!r} seals is not supported")
+    return NodeSeals(
+        active=_build(enabled[0], random_bytes) if enabled else None,
+        disabled=_build(disabled[0], random_bytes) if disabled else None,
+    )
+
+
+def _disabled(block: SealBlock) -> bool:
+    value = block.options.get("disabled", "false").strip().lower()
+    if value not in ("true", "1", "false", "0", ""):
+        raise ConfigError(f"seal {block.type!r}: disabled must be true or false")
+    return value in ("true", "1")
+
+
+def _build(block: SealBlock, random_bytes: RandomBytes) -> Seal | None:
     if block.type == SHAMIR_SEAL_TYPE:
         return None
     factory = SEAL_TYPES.get(block.type)
     if factory is None:
         raise ConfigError(f"unknown seal type {block.type!r} (supported: {', '.join(sorted(SEAL_TYPES))})")
+    options = {name: value for name, value in block.options.items() if name != "disabled"}
     try:
-        return factory(block.options, random_bytes)
+        return factory(options, random_bytes)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None

@@ -24,7 +24,10 @@ AUTO_UNSEAL_WAIT = 60
 
 
 async def run_single(
-    settings: NodeSettings, alerts: AlertsConfig | None = None, auto_seal: Seal | None = None
+    settings: NodeSettings,
+    alerts: AlertsConfig | None = None,
+    auto_seal: Seal | None = None,
+    old_seal: Seal | None = None,
 ) -> int:
     sockets = [bind_listener(listener) for listener in settings.listeners]
     physical = timed_storage(make_storage(settings.storage_type, settings.storage_options), settings.storage_type)
@@ -36,7 +39,7 @@ async def run_single(
             report(SEALED)
         await apply_key_event(core, event)
 
-    seal = local_seal_manager(barrier, on_key, settings.storage_type, auto_seal)
+    seal = local_seal_manager(barrier, on_key, settings.storage_type, auto_seal, old_seal)
     core = build_core(settings, physical, seal, barrier)
     alert_service = single_process_service(alerts or AlertsConfig(), core)
     try:

@@ -54,7 +54,11 @@ class WorkerHandle:
 
 class Supervisor:
     def __init__(
-        self, settings: NodeSettings, alerts: AlertsConfig | None = None, auto_seal: Seal | None = None
+        self,
+        settings: NodeSettings,
+        alerts: AlertsConfig | None = None,
+        auto_seal: Seal | None = None,
+        old_seal: Seal | None = None,
     ) -> None:
         self.settings = settings
         # The node's alert detector and quota table live here, once (see server.alerts_setup).
@@ -71,7 +75,7 @@ class Supervisor:
         ]
         self.physical = make_storage(settings.storage_type, settings.storage_options)
         self.barrier = Barrier(self.physical)
-        self.seal = local_seal_manager(self.barrier, self._broadcast, settings.storage_type, auto_seal)
+        self.seal = local_seal_manager(self.barrier, self._broadcast, settings.storage_type, auto_seal, old_seal)
         self.workers = [WorkerHandle(i) for i in range(settings.worker_count())]
         self._stopping = False
         self._key_lock = asyncio.Lock()
@@ -99,7 +103,7 @@ class Supervisor:
                     int(args.get("recovery_shares", 0)), int(args.get("recovery_threshold", 0)),
                 )
             if op == "unseal":
-                return await self.seal.unseal(args.get("key"), bool(args.get("reset")))
+                return await self.seal.unseal(args.get("key"), bool(args.get("reset")), args.get("migrate") is True)
             if op == "seal":
                 await self.seal.seal()
                 return True
@@ -226,9 +230,12 @@ class Supervisor:
 
 
 async def run_supervisor(
-    settings: NodeSettings, alerts: AlertsConfig | None = None, auto_seal: Seal | None = None
+    settings: NodeSettings,
+    alerts: AlertsConfig | None = None,
+    auto_seal: Seal | None = None,
+    old_seal: Seal | None = None,
 ) -> int:
-    supervisor = Supervisor(settings, alerts, auto_seal)
+    supervisor = Supervisor(settings, alerts, auto_seal, old_seal)
     try:
         return await supervisor.run()
     finally:
