@@ -58,6 +58,28 @@ def unseal_with_recovery_keys(api: Api, keys: list[str]) -> None:
     assert answer.json()["sealed"] is False
 
 
+def initialised(tmp_path: Path, kms: KmsEmulator, with_secret: bool = False) -> tuple[ServerProcess, dict[str, Any],
+                                                                                   dict[str, Any]]:
+    """A fresh KMS key and a server initialised under it (stopped again): (server, init answer, key metadata)."""
+    key = kms.create_key()
+    server = kms_server(tmp_path, kms, key["KeyId"])
+    with running(server):
+        api = Api(server.address)
+        body = init(api)
+        if with_secret:
+            write_secret(api, body["root_token"])
+    return server, body, key
+
+
+def quorum_refused(api: Api, keys: list[str]) -> str:
+    """Give a quorum of recovery keys to a node whose seal cannot decrypt: 500, still sealed; the answer text."""
+    api.request("PUT", "sys/unseal", json={"key": keys[0]})
+    refused = api.request("PUT", "sys/unseal", json={"key": keys[1]})
+    assert refused.status_code == 500
+    assert api.request("GET", "sys/seal-status").json()["sealed"] is True
+    return refused.text
+
+
 def stored(tmp_path: Path, key: str) -> bytes:
     with sqlite3.connect(tmp_path / "strongroom.db") as db:
         (value,) = db.execute("SELECT value FROM entries WHERE key = ?", (key,)).fetchone()
@@ -142,20 +164,14 @@ def _unwraps(candidate: bytes, wrapped_root: bytes) -> bool:
 def test_a_disabled_key_keeps_the_restarted_server_sealed_until_it_is_enabled(
     tmp_path: Path, kms: KmsEmulator
 ) -> None:
-    key = kms.create_key()
-    server = kms_server(tmp_path, kms, key["KeyId"])
-    with running(server):
-        body = init(Api(server.address))
+    server, body, key = initialised(tmp_path, kms)
     kms.client().disable_key(KeyId=key["KeyId"])
     with running(server):
         api = Api(server.address, body["root_token"])
         assert api.request("GET", "sys/health").status_code == 503
         assert f"{STALLED}awskms seal: the KMS key {key['Arn']!r} cannot be used: its state is Disabled" \
             in server.log_text()
-        api.request("PUT", "sys/unseal", json={"key": body["recovery_keys"][0]})
-        refused = api.request("PUT", "sys/unseal", json={"key": body["recovery_keys"][1]})
-        assert refused.status_code == 500
-        assert "its state is Disabled" in refused.text
+        assert "its state is Disabled" in quorum_refused(api, body["recovery_keys"])
         kms.client().enable_key(KeyId=key["KeyId"])
         unseal_with_recovery_keys(api, body["recovery_keys"])
         assert api.request("GET", "sys/health").status_code == 200
@@ -164,11 +180,7 @@ def test_a_disabled_key_keeps_the_restarted_server_sealed_until_it_is_enabled(
 def test_with_kms_down_at_start_the_server_stays_sealed_then_unseals_once_it_is_back(
     tmp_path: Path, kms: KmsEmulator
 ) -> None:
-    key = kms.create_key()
-    server = kms_server(tmp_path, kms, key["KeyId"])
-    with running(server):
-        body = init(Api(server.address))
-        write_secret(Api(server.address), body["root_token"])
+    server, body, _ = initialised(tmp_path, kms, with_secret=True)
     kms.stop()
     try:
         with running(server):
@@ -177,6 +189,7 @@ def test_with_kms_down_at_start_the_server_stays_sealed_then_unseals_once_it_is_
             assert api.request("GET", "sys/seal-status").json()["sealed"] is True
             assert f"{STALLED}awskms seal: cannot reach {kms.endpoint} (EndpointConnectionError)" \
                 in server.log_text()
+            assert "cannot reach" in quorum_refused(api, body["recovery_keys"])
             kms.start()
             unseal_with_recovery_keys(api, body["recovery_keys"])  # no restart needed
             assert read_secret(api) == SECRET
@@ -189,10 +202,7 @@ def test_with_kms_down_at_start_the_server_stays_sealed_then_unseals_once_it_is_
 def test_a_tampered_wrapped_key_keeps_the_restarted_server_sealed_with_an_opaque_error(
     tmp_path: Path, kms: KmsEmulator
 ) -> None:
-    key = kms.create_key()
-    server = kms_server(tmp_path, kms, key["KeyId"])
-    with running(server):
-        body = init(Api(server.address))
+    server, body, _ = initialised(tmp_path, kms)
     blob = bytearray(stored(tmp_path, SEALED_UNSEAL_KEY_KEY))
     blob[-3] ^= 0x01
     with sqlite3.connect(tmp_path / "strongroom.db") as db:
@@ -202,10 +212,7 @@ def test_a_tampered_wrapped_key_keeps_the_restarted_server_sealed_with_an_opaque
         api = Api(server.address, body["root_token"])
         assert api.request("GET", "sys/health").status_code == 503
         assert f"{STALLED}failed to decrypt an entry" in server.log_text()
-        api.request("PUT", "sys/unseal", json={"key": body["recovery_keys"][0]})
-        refused = api.request("PUT", "sys/unseal", json={"key": body["recovery_keys"][1]})
-        assert refused.status_code == 500
-        assert api.request("GET", "sys/seal-status").json()["sealed"] is True
+        quorum_refused(api, body["recovery_keys"])
 
 
 def test_after_rotation_and_a_moved_alias_the_server_still_unseals(tmp_path: Path, kms: KmsEmulator) -> None:
