@@ -82,9 +82,11 @@ class RotationHandlers:
                 last_success_ns=old.last_success_ns, last_version=old.last_version, history=old.history)
             await self.storage.transaction([self._put(path, state)], [guard])
 
+        # The job first: a crash before the state is written leaves a job that finds no policy and ends,
+        # whereas the other order could leave a policy that never runs.
+        await scheduler.schedule(JOB_PREFIX + path, next_due, {"path": path})
         async with self.engine.locks.for_key(path):
             await self.engine.retry_on_conflict(attempt)
-        await scheduler.schedule(JOB_PREFIX + path, next_due, {"path": path})
         return Response(status=204)
 
     async def delete(self, req: Request, fd: FieldData) -> None:
