@@ -380,16 +380,18 @@ class SystemBackend(FrameworkBackend):
 
     async def _ui_mount(self, req: Request, f: FieldData) -> Response:
         acl, prefix = await self._caller_acl(req)
-        path = f.get("path")
-        matched = self.scope.mounts.router.match(path if path.endswith("/") else path + "/")
+        # The path may lead into a child namespace (``team/app/kv/x``), as the CLI sends it.
+        scope, path = self.core.namespaces.descend(self.scope, f.get("path"))
+        below = scope.relative_to(self.scope)
+        matched = scope.mounts.router.match(path if path.endswith("/") else path + "/")
         if matched is None:
-            matched = self.scope.mounts.router.match(path)
-        if matched is None or not acl.has_access_under(prefix + matched[0].entry.route_prefix):
+            matched = scope.mounts.router.match(path)
+        if matched is None or not acl.has_access_under(prefix + below + matched[0].entry.route_prefix):
             raise PermissionDenied(
                 "preflight capability check returned 403, please ensure client's policies grant access to path"
             )
         entry = matched[0].entry
-        return Response(data={**mount_json(entry, self.core), "path": entry.route_prefix})
+        return Response(data={**mount_json(entry, self.core), "path": below + entry.route_prefix})
 
 
 def _paths_field(f: FieldData) -> list[str]:

@@ -102,6 +102,10 @@ class NamespaceManager:
         scope = self._by_path.get(base)
         if scope is None:
             raise PermissionDenied()
+        return self.descend(scope, path)
+
+    def descend(self, scope: NamespaceScope, path: str) -> tuple[NamespaceScope, str]:
+        """Follow leading segments of ``path`` that name namespaces below ``scope``."""
         if len(self._by_path) == 1:
             return scope, path  # only the root: nothing in the path can be a namespace
         while True:
