@@ -1,16 +1,21 @@
-"""The ``database`` engine's paths: connections, dynamic roles, credentials, and their leases.
+"""The ``database`` engine's paths: connections, dynamic and static roles, credentials, rotation.
 
-Paths (Vault-compatible): ``config/:name`` (write/read/delete), LIST ``config/``;
-``roles/:name`` (write/read/delete), LIST ``roles/``; ``creds/:name`` (read: a new
-database user with a lease). Lease revocation drops the user and ends its sessions
-(:meth:`DatabaseBackend.revoke_secret`); renewal moves its ``VALID UNTIL``.
-Only ``postgresql-database-plugin`` is supported.
+Paths (Vault-compatible): ``config/:name`` (write/read/delete), LIST ``config/``,
+``reset/:name``, ``rotate-root/:name``; ``roles/:name`` (write/read/delete),
+LIST ``roles/``, ``creds/:name`` (read: a new database user with a lease);
+``static-roles/:name``, LIST ``static-roles/``, ``static-creds/:name``,
+``rotate-role/:name`` (``static_roles.py``). Lease revocation drops the user and
+ends its sessions (:meth:`DatabaseBackend.revoke_secret`). Scheduled rotations
+(static roles, the root credential) run from the core's scheduler through
+:meth:`DatabaseBackend.run_job`. The database itself is behind a plugin
+(``postgres.py``, ``mysql.py``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from strongroom.errors import InvalidRequest, NotFound
@@ -19,110 +24,286 @@ from strongroom.sdk.fields import Field, FieldData
 from strongroom.sdk.fields import FieldType as T
 from strongroom.sdk.framework import FrameworkBackend, Path
 from strongroom.sdk.logical import BackendContext, LeaseOptions, Operation, Request, Response, SecretLease
+from strongroom.sdk.scheduling import Job, JobScheduler
+from strongroom.sdk.storage import Precondition, TxnOp, retry_on_conflict
 
-from .config import PLUGIN_POSTGRES, ConnectionConfig, RoleConfig
-from .postgres import Postgres
+from .config import PLUGINS, ConnectionConfig, RoleConfig
+from .connections import Connections
+from .plugin import DatabasePlugin
+from .static_roles import StaticRoles, check_rotation_terms, next_rotation
 from .templates import check_password, render_username, validate_username_template
 
 CONFIG = "config/"
 ROLE = "role/"
-_NAME = r"(?P<name>[A-Za-z0-9][A-Za-z0-9_.-]*)"
+ROOT_JOB = "root/"
+NAME = r"(?P<name>[A-Za-z0-9][A-Za-z0-9_.-]*)"
 _VALID_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 _CONFIG_FIELDS = {
-    "plugin_name": Field(T.STRING, "", "Database plugin; only postgresql-database-plugin."),
-    "connection_url": Field(T.STRING, "", "postgres:// URL; may contain {{username}} and {{password}}."),
+    "plugin_name": Field(T.STRING, "", "Database plugin: " + ", ".join(PLUGINS) + "."),
+    "connection_url": Field(T.STRING, "", "Connection URL; may contain {{username}} and {{password}}."),
     "username": Field(T.STRING, "", "Connection user (fills {{username}})."),
     "password": Field(T.STRING, "", "Connection password (fills {{password}}; never returned)."),
     "allowed_roles": Field(T.STRING_LIST, [], "Role names (globs) that may use this connection."),
     "verify_connection": Field(T.BOOL, True, "Connect before storing the configuration."),
     "max_open_connections": Field(T.INT, 4, "Most connections open at once per server process."),
+    "max_idle_seconds": Field(T.DURATION, 300, "Idle pooled connections are closed after this long."),
     "password_policy": Field(T.STRING, "", "Password policy for generated passwords (empty: default)."),
     "username_template": Field(T.STRING, "", "Template for generated usernames."),
+    "root_rotation_statements": Field(T.STRING_LIST, [], "SQL changing the root password (empty: default)."),
+    "root_rotation_period": Field(T.DURATION, 0, "Rotate the root password this often (0: never)."),
+    "root_rotation_schedule": Field(T.STRING, "", "Rotate the root password at these cron times (UTC)."),
+    "root_rotation_window": Field(T.DURATION, 0, "How long after a scheduled time a rotation may still run."),
+}
+#: Vault's own spellings of the same config fields, accepted as aliases.
+_CONFIG_ALIASES = {
+    "root_credentials_rotate_statements": "root_rotation_statements",
+    "rotation_period": "root_rotation_period",
+    "rotation_schedule": "root_rotation_schedule",
+    "rotation_window": "root_rotation_window",
 }
 _ROLE_FIELDS = {
     "db_name": Field(T.STRING, "", "The connection (database/config/:name) to use."),
     "creation_statements": Field(T.STRING_LIST, [], "SQL creating the user."),
     "revocation_statements": Field(T.STRING_LIST, [], "SQL dropping the user (empty: a safe default)."),
+    "rollback_statements": Field(T.STRING_LIST, [], "SQL undoing a failed creation (then the user is dropped)."),
+    "renew_statements": Field(T.STRING_LIST, [], "SQL run on lease renewal (empty: the plugin's default)."),
     "default_ttl": Field(T.DURATION, 0, "Lease TTL (0: the mount default)."),
     "max_ttl": Field(T.DURATION, 0, "Lease max TTL (0: the mount max)."),
+    "credential_type": Field(T.STRING, "password", "Only 'password'."),
 }
 
 
 class DatabaseBackend(FrameworkBackend):
-    """Dynamic PostgreSQL credentials. ``egress`` decides which hosts a connection_url may reach."""
+    """Database credentials. ``egress`` decides which hosts a connection_url may reach."""
 
     type_name = "database"
 
     def __init__(self, ctx: BackendContext, egress: EgressPolicy | None = None) -> None:
         super().__init__(ctx)
-        self.egress = egress or EgressPolicy()
+        self.connections = Connections(egress or EgressPolicy())
+        self.static = StaticRoles(self)
+
+    @property
+    def egress(self) -> EgressPolicy:
+        return self.connections.egress
+
+    @egress.setter
+    def egress(self, policy: EgressPolicy) -> None:
+        self.connections.egress = policy
 
     def paths(self) -> Sequence[Path]:
+        aliases = {alias: _CONFIG_FIELDS[field] for alias, field in _CONFIG_ALIASES.items()}
         return [
             Path("config/?", {Operation.LIST: self._list_configs}),
-            Path(f"config/{_NAME}", {Operation.UPDATE: self._write_config, Operation.CREATE: self._write_config,
-                                      Operation.READ: self._read_config, Operation.DELETE: self._delete_config},
-                 {"name": Field(T.STRING), **_CONFIG_FIELDS}),
+            Path(f"config/{NAME}", {Operation.UPDATE: self._write_config, Operation.CREATE: self._write_config,
+                                     Operation.READ: self._read_config, Operation.DELETE: self._delete_config},
+                 {"name": Field(T.STRING), **_CONFIG_FIELDS, **aliases}),
+            Path(f"reset/{NAME}", {Operation.UPDATE: self._reset}, {"name": Field(T.STRING)}),
+            Path(f"rotate-root/{NAME}", {Operation.UPDATE: self._rotate_root_path}, {"name": Field(T.STRING)}),
             Path("roles/?", {Operation.LIST: self._list_roles}),
-            Path(f"roles/{_NAME}", {Operation.UPDATE: self._write_role, Operation.CREATE: self._write_role,
-                                     Operation.READ: self._read_role, Operation.DELETE: self._delete_role},
+            Path(f"roles/{NAME}", {Operation.UPDATE: self._write_role, Operation.CREATE: self._write_role,
+                                    Operation.READ: self._read_role, Operation.DELETE: self._delete_role},
                  {"name": Field(T.STRING), **_ROLE_FIELDS}),
-            Path(f"creds/{_NAME}", {Operation.READ: self._creds}, {"name": Field(T.STRING)}),
+            Path(f"creds/{NAME}", {Operation.READ: self._creds}, {"name": Field(T.STRING)}),
+            *self.static.paths(),
         ]
+
+    async def cleanup(self) -> None:
+        await self.connections.close_all()
+
+    @property
+    def scheduler(self) -> JobScheduler | None:
+        return self.ctx.system.scheduler
 
     # -- connections -----------------------------------------------------------------------------
 
-    async def _config(self, name: str) -> ConnectionConfig | None:
+    async def config(self, name: str) -> ConnectionConfig | None:
         raw = await self.ctx.storage.get(CONFIG + name)
         return None if raw is None else ConnectionConfig.decode(raw)
 
+    async def plugin(self, config: ConnectionConfig) -> DatabasePlugin:
+        return await self.connections.plugin(config)
+
+    async def usable_config(self, db_name: str, role: str) -> ConnectionConfig:
+        """The connection ``role`` names, if it exists and its ``allowed_roles`` let the role use it."""
+        config = await self.config(db_name)
+        if config is None:
+            raise InvalidRequest(f"database connection {db_name!r} does not exist")
+        if not config.allows(role):
+            raise InvalidRequest(f"role {role!r} is not allowed by database connection {config.name!r}")
+        return config
+
     async def _write_config(self, req: Request, f: FieldData) -> None:
         f.validate()
+        for alias, field in _CONFIG_ALIASES.items():
+            if f.has(alias) and not f.has(field):
+                req.data[field] = req.data[alias]
+        f = FieldData({"name": Field(T.STRING), **_CONFIG_FIELDS}, req.data | {"name": f.get("name")})
         name = f.get("name")
-        old = await self._config(name)
-        plugin = f.get("plugin_name") or (old.plugin_name if old else "")
-        if plugin != PLUGIN_POSTGRES:
-            raise InvalidRequest(f"plugin_name must be {PLUGIN_POSTGRES!r} (the only plugin supported)")
+        old = await self.config(name)
+        plugin_name = f.get("plugin_name") or (old.plugin_name if old else "")
+        if plugin_name not in PLUGINS:
+            raise InvalidRequest(f"plugin_name must be one of {', '.join(PLUGINS)}")
 
-        def pick(key: str, current: Any) -> Any:
-            return f.get(key) if f.has(key) or old is None else current
+        def pick(key: str, default: Any) -> Any:
+            if f.has(key) or old is None:
+                value = f.get(key) if f.has(key) else default
+                return tuple(value) if isinstance(value, list) else value
+            return getattr(old, key)
 
-        template = pick("username_template", old.username_template if old else "")
+        template = pick("username_template", "")
         validate_username_template(template)
         config = ConnectionConfig(
-            name=name, plugin_name=plugin,
-            connection_url=pick("connection_url", old.connection_url if old else ""),
-            username=pick("username", old.username if old else ""),
-            password=pick("password", old.password if old else ""),
-            allowed_roles=tuple(pick("allowed_roles", list(old.allowed_roles) if old else [])),
-            max_open_connections=pick("max_open_connections", old.max_open_connections if old else 4),
-            password_policy=pick("password_policy", old.password_policy if old else ""),
-            username_template=template,
+            name=name, plugin_name=plugin_name,
+            connection_url=pick("connection_url", ""), username=pick("username", ""),
+            password=pick("password", ""), allowed_roles=pick("allowed_roles", ()),
+            max_open_connections=pick("max_open_connections", 4), max_idle_seconds=pick("max_idle_seconds", 300),
+            password_policy=pick("password_policy", ""), username_template=template,
             verify_connection=f.get("verify_connection"),
+            root_rotation_statements=tuple(s for s in pick("root_rotation_statements", ()) if s.strip()),
+            root_rotation_period=pick("root_rotation_period", 0),
+            root_rotation_schedule=pick("root_rotation_schedule", "").strip(),
+            root_rotation_window=pick("root_rotation_window", 0),
+            last_root_rotation=old.last_root_rotation if old else 0.0,
         )
         if not config.connection_url:
             raise InvalidRequest("connection_url is required")
         if config.max_open_connections < 1:
             raise InvalidRequest("max_open_connections must be at least 1")
+        if config.max_idle_seconds < 1:
+            raise InvalidRequest("max_idle_seconds must be at least 1 second")
+        terms = config.root_rotation
+        if terms.automatic:
+            check_rotation_terms(terms, self.scheduler, what="root rotation")
+        elif terms.window:
+            raise InvalidRequest("root_rotation_window needs root_rotation_schedule")
+        plugin = await self.connections.plugin(config)  # refuses a malformed connection_url
         if config.verify_connection:
-            await Postgres(config, self.egress).verify()
+            await plugin.verify()
         await self.ctx.storage.put(CONFIG + name, config.encode())
+        await self._schedule_root(config)
+
+    async def _schedule_root(self, config: ConnectionConfig) -> None:
+        scheduler = self.scheduler
+        if scheduler is None:
+            return
+        terms = config.root_rotation
+        if not terms.automatic:
+            await scheduler.cancel(ROOT_JOB + config.name)
+            return
+        now = self.ctx.system.clock()
+        await scheduler.schedule(ROOT_JOB + config.name, next_rotation(terms, now),
+                                 {"type": "root", "name": config.name})
 
     async def _read_config(self, req: Request, f: FieldData) -> Response:
-        config = await self._config(f.get("name"))
+        config = await self.config(f.get("name"))
         if config is None:
             raise NotFound()
         return Response(data=config.public())
 
     async def _delete_config(self, req: Request, f: FieldData) -> None:
-        await self.ctx.storage.delete(CONFIG + f.get("name"))
+        name = f.get("name")
+        await self.ctx.storage.delete(CONFIG + name)
+        await self.connections.drop(name)
+        if self.scheduler is not None:
+            await self.scheduler.cancel(ROOT_JOB + name)
 
     async def _list_configs(self, req: Request, f: FieldData) -> Response:
-        keys = [k for k in await self.ctx.storage.list(CONFIG) if not k.endswith("/")]
+        return await self.list_names(CONFIG)
+
+    async def list_names(self, prefix: str) -> Response:
+        keys = [k for k in await self.ctx.storage.list(prefix) if not k.endswith("/")]
         if not keys:
             raise NotFound()
         return Response.list_of(sorted(keys))
+
+    async def _reset(self, req: Request, f: FieldData) -> None:
+        """Close the connection's pool and open the connection again from its stored config."""
+        config = await self.config(f.get("name"))
+        if config is None:
+            raise NotFound()
+        await self.connections.drop(config.name)
+        if config.verify_connection:
+            await (await self.connections.plugin(config)).verify()
+
+    # -- root rotation ---------------------------------------------------------------------------
+
+    async def _rotate_root_path(self, req: Request, f: FieldData) -> None:
+        name = f.get("name")
+        if await self.config(name) is None:
+            raise NotFound()
+        await self.rotate_root(name)
+
+    async def rotate_root(self, name: str) -> None:
+        """Give the connection user a new password in the database, then store it (never returned).
+
+        The new password is stored as ``pending_password`` before the database changes,
+        so a crash in between loses nothing: connections fall back to it. The pool is
+        rebuilt with the new password; the old one stops working.
+        """
+        storage = self.ctx.storage
+        password = await self.generate_password(await self._must_config(name))
+
+        async def mark() -> ConnectionConfig:
+            raw, version = await storage.get_with_version(CONFIG + name)
+            if raw is None:
+                raise NotFound()
+            marked = replace(ConnectionConfig.decode(raw), pending_password=password)
+            await storage.transaction([TxnOp(CONFIG + name, marked.encode())], [Precondition(CONFIG + name, version)])
+            return ConnectionConfig.decode(raw)
+
+        before = await retry_on_conflict(mark, random_bytes=self.ctx.system.random_bytes)
+        try:
+            await (await self.connections.plugin(before)).rotate_root(password, before.root_rotation_statements)
+        except Exception:
+            await self._settle_root(name, password, done=False)
+            raise
+        await self._settle_root(name, password, done=True)
+
+    async def _settle_root(self, name: str, password: str, *, done: bool) -> None:
+        storage = self.ctx.storage
+        now = self.ctx.system.clock()
+
+        async def attempt() -> None:
+            raw, version = await storage.get_with_version(CONFIG + name)
+            if raw is None:
+                return
+            config = ConnectionConfig.decode(raw)
+            if config.pending_password != password:
+                return  # a later rotation took over
+            settled = (replace(config, password=password, pending_password="", last_root_rotation=now)
+                       if done else replace(config, pending_password=""))
+            await storage.transaction([TxnOp(CONFIG + name, settled.encode())], [Precondition(CONFIG + name, version)])
+
+        await retry_on_conflict(attempt, random_bytes=self.ctx.system.random_bytes)
+        await self.connections.drop(name)
+
+    async def _must_config(self, name: str) -> ConnectionConfig:
+        config = await self.config(name)
+        if config is None:
+            raise NotFound()
+        return config
+
+    # -- scheduled jobs --------------------------------------------------------------------------
+
+    async def run_job(self, job: Job) -> float | None:
+        """A scheduled rotation: a static role's password or a connection's root password."""
+        kind, name = job.payload.get("type"), str(job.payload.get("name", ""))
+        if kind == "static-role":
+            return await self.static.run_job(job, name)
+        if kind != "root":
+            return None
+        config = await self.config(name)
+        if config is None or not config.root_rotation.automatic:
+            return None
+        now = self.ctx.system.clock()
+        terms = config.root_rotation
+        if terms.schedule and terms.window and now > job.due_at + terms.window:
+            return next_rotation(terms, now)  # missed its window: wait for the next scheduled time
+        if config.last_root_rotation < job.due_at:  # the due time is the fencing token: once per due time
+            await self.rotate_root(name)
+        return next_rotation(terms, self.ctx.system.clock())
 
     # -- roles -----------------------------------------------------------------------------------
 
@@ -137,8 +318,16 @@ class DatabaseBackend(FrameworkBackend):
             raise InvalidRequest("creation_statements must not be empty")
         if not _VALID_NAME.fullmatch(f.get("db_name")):
             raise InvalidRequest("db_name must name a database connection")
+        if f.get("credential_type") != "password":
+            raise InvalidRequest("credential_type must be 'password' (the only type supported)")
+
+        def listed(key: str) -> tuple[str, ...]:
+            return tuple(s for s in f.get(key) if s.strip())
+
         role = RoleConfig(name=f.get("name"), db_name=f.get("db_name"), creation_statements=tuple(statements),
-                          revocation_statements=tuple(s for s in f.get("revocation_statements") if s.strip()),
+                          revocation_statements=listed("revocation_statements"),
+                          rollback_statements=listed("rollback_statements"),
+                          renew_statements=listed("renew_statements"),
                           default_ttl=f.get("default_ttl"), max_ttl=f.get("max_ttl"))
         if role.max_ttl and role.default_ttl > role.max_ttl:
             raise InvalidRequest("default_ttl cannot be greater than max_ttl")
@@ -154,10 +343,7 @@ class DatabaseBackend(FrameworkBackend):
         await self.ctx.storage.delete(ROLE + f.get("name"))
 
     async def _list_roles(self, req: Request, f: FieldData) -> Response:
-        keys = [k for k in await self.ctx.storage.list(ROLE) if not k.endswith("/")]
-        if not keys:
-            raise NotFound()
-        return Response.list_of(sorted(keys))
+        return await self.list_names(ROLE)
 
     # -- credentials -----------------------------------------------------------------------------
 
@@ -165,26 +351,24 @@ class DatabaseBackend(FrameworkBackend):
         role = await self._role(f.get("name"))
         if role is None:
             raise InvalidRequest(f"unknown role: {f.get('name')}")
-        config = await self._config(role.db_name)
-        if config is None:
-            raise InvalidRequest(f"database connection {role.db_name!r} does not exist")
-        if not config.allows(role.name):
-            raise InvalidRequest(f"role {role.name!r} is not allowed by database connection {config.name!r}")
+        config = await self.usable_config(role.db_name, role.name)
+        plugin = await self.plugin(config)
         system = self.ctx.system
         now = system.clock()
         ttl = min(role.default_ttl or system.default_lease_ttl, role.max_ttl or system.max_lease_ttl,
                   system.max_lease_ttl)
-        username = render_username(config.username_template, display_name=req.caller.display_name or "token",
-                                   role=role.name, now=now, random_bytes=system.random_bytes)
-        password = await self._password(config)
-        await Postgres(config, self.egress).create_user(role.creation_statements, username, password, now + ttl)
+        username = render_username(config.username_template, plugin.username_rules,
+                                   display_name=req.caller.display_name or "token", role=role.name, now=now,
+                                   random_bytes=system.random_bytes)
+        password = await self.generate_password(config)
+        await plugin.create_user(role.creation_statements, role.rollback_statements, username, password, now + ttl)
         return Response(
             data={"username": username, "password": password},
             secret=LeaseOptions(ttl=ttl, max_ttl=role.max_ttl, renewable=True,
                                 internal={"username": username, "db_name": config.name, "role": role.name}),
         )
 
-    async def _password(self, config: ConnectionConfig) -> str:
+    async def generate_password(self, config: ConnectionConfig) -> str:
         generate = self.ctx.system.generate_password
         if generate is None:
             raise InvalidRequest("password generation is not available outside a server core")
@@ -197,12 +381,12 @@ class DatabaseBackend(FrameworkBackend):
 
     # -- leases ----------------------------------------------------------------------------------
 
-    async def _lease_target(self, lease: SecretLease) -> tuple[Postgres, str, RoleConfig | None]:
-        config = await self._config(str(lease.internal["db_name"]))
+    async def _lease_target(self, lease: SecretLease) -> tuple[DatabasePlugin, str, RoleConfig | None]:
+        config = await self.config(str(lease.internal["db_name"]))
         if config is None:
             raise InvalidRequest(f"database connection {lease.internal['db_name']!r} no longer exists")
         role = await self._role(str(lease.internal["role"]))
-        return Postgres(config, self.egress), str(lease.internal["username"]), role
+        return await self.plugin(config), str(lease.internal["username"]), role
 
     async def revoke_secret(self, lease: SecretLease) -> None:
         """Drop the lease's user (the role's revocation_statements, else the safe default). Idempotent."""
@@ -210,14 +394,14 @@ class DatabaseBackend(FrameworkBackend):
         await db.revoke_user(username, role.revocation_statements if role else ())
 
     async def renew_secret(self, lease: SecretLease, increment: int) -> LeaseOptions:
-        """Extend the user's ``VALID UNTIL`` to the renewed expiry (capped by the role's max TTL)."""
+        """Extend the user's expiry to the renewed one (capped by the role's max TTL)."""
         db, username, role = await self._lease_target(lease)
         system = self.ctx.system
         now = system.clock()
         ttl = increment or (role.default_ttl if role and role.default_ttl else system.default_lease_ttl)
         cap = role.max_ttl if role and role.max_ttl else system.max_lease_ttl
         expire = min(now + ttl, lease.issue_time + min(cap, system.max_lease_ttl))
-        await db.renew_user(username, expire)
+        await db.renew_user(username, role.renew_statements if role else (), expire)
         return LeaseOptions(ttl=max(0, int(expire - now)), renewable=True)
 
 

@@ -1,18 +1,53 @@
-"""What ``database/config/:name`` and ``database/roles/:name`` store, and how they are shown.
+"""What ``database/config``, ``roles`` and ``static-roles`` store, and how they are shown.
 
-Both are JSON in the mount's barrier view (``config/<name>``, ``role/<name>``).
-The connection password is stored (encrypted by the barrier) but never shown:
-:meth:`ConnectionConfig.public` omits it and ``repr`` hides it.
+All three are JSON in the mount's barrier view (``config/<name>``, ``role/<name>``,
+``static-role/<name>``). Passwords (the connection's, a static role's, and a
+``pending_password`` written before a rotation changes the database, so a crash
+between the database change and the store loses nothing) are stored, encrypted
+by the barrier, but never shown: ``public`` omits them and ``repr`` hides them.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import json
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
+from typing import Any, Self, TypeVar
 
 PLUGIN_POSTGRES = "postgresql-database-plugin"
+PLUGIN_MYSQL = "mysql-database-plugin"
+#: Every plugin name accepted, as Vault spells them. The MySQL variants differ only in username limits.
+PLUGINS = (PLUGIN_POSTGRES, PLUGIN_MYSQL, "mysql-rds-database-plugin", "mysql-aurora-database-plugin",
+           "mysql-legacy-database-plugin")
+
+
+T = TypeVar("T")
+
+
+def _decode(cls: type[T], raw: bytes) -> T:
+    """A dataclass from stored JSON: lists become tuples, fields added since it was written take defaults."""
+    data = json.loads(raw)
+    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known})
+
+
+def rfc3339(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, slots=True)
+class RotationTerms:
+    """When something rotates by itself: every ``period`` seconds, or at a cron ``schedule`` (UTC) within
+    ``window`` seconds of each scheduled time. All zero/empty: never by itself."""
+
+    period: int = 0
+    schedule: str = ""
+    window: int = 0
+
+    @property
+    def automatic(self) -> bool:
+        return bool(self.period or self.schedule)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,22 +61,32 @@ class ConnectionConfig:
     password: str = field(default="", repr=False)
     allowed_roles: tuple[str, ...] = ()
     max_open_connections: int = 4
+    max_idle_seconds: int = 300
     password_policy: str = ""
     username_template: str = ""
     verify_connection: bool = True
+    root_rotation_statements: tuple[str, ...] = ()
+    root_rotation_period: int = 0
+    root_rotation_schedule: str = ""
+    root_rotation_window: int = 0
+    last_root_rotation: float = 0.0
+    #: The new root password while a rotation is under way (see the module docstring).
+    pending_password: str = field(default="", repr=False)
 
     def allows(self, role: str) -> bool:
         """Whether ``role`` matches one of ``allowed_roles`` (globs; an empty list allows none, as Vault)."""
         return any(fnmatch.fnmatchcase(role, pattern) for pattern in self.allowed_roles)
 
+    @property
+    def root_rotation(self) -> RotationTerms:
+        return RotationTerms(self.root_rotation_period, self.root_rotation_schedule, self.root_rotation_window)
+
     def encode(self) -> bytes:
         return json.dumps(asdict(self)).encode()
 
     @classmethod
-    def decode(cls, raw: bytes) -> ConnectionConfig:
-        data = json.loads(raw)
-        data["allowed_roles"] = tuple(data.get("allowed_roles", ()))
-        return cls(**data)
+    def decode(cls, raw: bytes) -> Self:
+        return _decode(cls, raw)
 
     def public(self) -> dict[str, Any]:
         """The read answer, in Vault's shape (connection details nested, no password)."""
@@ -50,10 +95,16 @@ class ConnectionConfig:
             "allowed_roles": list(self.allowed_roles),
             "password_policy": self.password_policy,
             "verify_connection": self.verify_connection,
+            "root_credentials_rotate_statements": list(self.root_rotation_statements),
+            "rotation_period": self.root_rotation_period,
+            "rotation_schedule": self.root_rotation_schedule,
+            "rotation_window": self.root_rotation_window,
+            "last_root_rotation": rfc3339(self.last_root_rotation) if self.last_root_rotation else "",
             "connection_details": {
                 "connection_url": self.connection_url,
                 "username": self.username,
                 "max_open_connections": self.max_open_connections,
+                "max_idle_seconds": self.max_idle_seconds,
                 "username_template": self.username_template,
             },
         }
@@ -67,6 +118,8 @@ class RoleConfig:
     db_name: str
     creation_statements: tuple[str, ...]
     revocation_statements: tuple[str, ...] = ()
+    rollback_statements: tuple[str, ...] = ()
+    renew_statements: tuple[str, ...] = ()
     default_ttl: int = 0
     max_ttl: int = 0
 
@@ -74,17 +127,60 @@ class RoleConfig:
         return json.dumps(asdict(self)).encode()
 
     @classmethod
-    def decode(cls, raw: bytes) -> RoleConfig:
-        data = json.loads(raw)
-        data["creation_statements"] = tuple(data["creation_statements"])
-        data["revocation_statements"] = tuple(data.get("revocation_statements", ()))
-        return cls(**data)
+    def decode(cls, raw: bytes) -> Self:
+        return _decode(cls, raw)
 
     def public(self) -> dict[str, Any]:
         return {
             "db_name": self.db_name,
             "creation_statements": list(self.creation_statements),
             "revocation_statements": list(self.revocation_statements),
+            "rollback_statements": list(self.rollback_statements),
+            "renew_statements": list(self.renew_statements),
             "default_ttl": self.default_ttl,
             "max_ttl": self.max_ttl,
+            "credential_type": "password",
         }
+
+
+@dataclass(frozen=True, slots=True)
+class StaticRole:
+    """An existing database user whose password the engine owns and rotates."""
+
+    name: str
+    db_name: str
+    username: str
+    rotation_period: int = 0
+    rotation_schedule: str = ""
+    rotation_window: int = 0
+    rotation_statements: tuple[str, ...] = ()
+    password: str = field(default="", repr=False)
+    pending_password: str = field(default="", repr=False)
+    last_vault_rotation: float = 0.0
+    #: The scheduler due time the last (or the pending) scheduled rotation served.
+    rotation_due: float = 0.0
+
+    @property
+    def rotation(self) -> RotationTerms:
+        return RotationTerms(self.rotation_period, self.rotation_schedule, self.rotation_window)
+
+    def encode(self) -> bytes:
+        return json.dumps(asdict(self)).encode()
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Self:
+        return _decode(cls, raw)
+
+    def public(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "db_name": self.db_name,
+            "username": self.username,
+            "rotation_statements": list(self.rotation_statements),
+            "credential_type": "password",
+            "last_vault_rotation": rfc3339(self.last_vault_rotation) if self.last_vault_rotation else "",
+        }
+        if self.rotation_schedule:
+            out.update(rotation_schedule=self.rotation_schedule, rotation_window=self.rotation_window)
+        else:
+            out["rotation_period"] = self.rotation_period
+        return out

@@ -1,8 +1,9 @@
 """Rendering of usernames (``username_template``) and SQL statements (``{{name}}``, ``{{password}}``...).
 
-Usernames keep only ``[a-zA-Z0-9_-]`` and at most 63 characters (PostgreSQL's
-identifier limit). Statement templates are plain substitution, as in Vault: the
-statements quote ``"{{name}}"`` and ``'{{password}}'`` themselves, which is why
+Usernames keep only ``[a-zA-Z0-9_-]``, cut to the plugin's limits
+(:class:`UsernameRules`: 63 characters for PostgreSQL, 32 or 16 for MySQL).
+Statement templates are plain substitution, as in Vault: the statements quote
+``"{{name}}"`` and ``'{{password}}'`` themselves, which is why
 :func:`check_password` refuses passwords that could break out of a literal.
 """
 
@@ -11,14 +12,23 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from strongroom.errors import InvalidRequest
 
-DEFAULT_USERNAME_TEMPLATE = "v-{{display_name}}-{{role}}-{{random 20}}-{{unix_time}}"
-MAX_USERNAME = 63
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)(?:\s+(\d+))?\s*\}\}")
 _UNSAFE = re.compile(r"[^a-zA-Z0-9_-]")
 _ALPHABET = string.ascii_letters + string.digits
+
+
+@dataclass(frozen=True, slots=True)
+class UsernameRules:
+    """How a plugin wants generated usernames: the default template and the cuts (Vault's per plugin)."""
+
+    default_template: str
+    display_name_len: int
+    role_len: int
+    max_len: int
 
 
 def random_text(length: int, random_bytes: Callable[[int], bytes]) -> str:
@@ -39,23 +49,23 @@ def validate_username_template(template: str) -> None:
             raise InvalidRequest(f"username_template: unknown placeholder {match.group(0)!r}")
 
 
-def render_username(template: str, *, display_name: str, role: str, now: float,
+def render_username(template: str, rules: UsernameRules, *, display_name: str, role: str, now: float,
                     random_bytes: Callable[[int], bytes]) -> str:
-    """A database username from ``template``; display name and role are cut to 8 characters, as Vault does."""
+    """A database username from ``template`` (empty: the plugin's default), cut as Vault cuts it."""
     def replace(match: re.Match[str]) -> str:
         name, arg = match.group(1), match.group(2)
         if name == "display_name":
-            return display_name[:8]
+            return display_name[:rules.display_name_len]
         if name == "role":
-            return role[:8]
+            return role[:rules.role_len]
         if name == "random":
             return random_text(int(arg or "20"), random_bytes)
         return str(int(now))
 
-    rendered = _UNSAFE.sub("-", _PLACEHOLDER.sub(replace, template or DEFAULT_USERNAME_TEMPLATE))
+    rendered = _UNSAFE.sub("-", _PLACEHOLDER.sub(replace, template or rules.default_template))
     if not rendered:
         raise InvalidRequest("username_template renders an empty username")
-    return rendered[:MAX_USERNAME]
+    return rendered[:rules.max_len]
 
 
 def check_password(password: str) -> None:
@@ -71,3 +81,23 @@ def render_statement(statement: str, values: Mapping[str, str]) -> str:
         return values.get(match.group(1), match.group(0))
 
     return _PLACEHOLDER.sub(replace, statement)
+
+
+def split_statements(text: str) -> list[str]:
+    """``text`` cut at semicolons outside quotes (MySQL runs one statement per call); empty parts dropped."""
+    parts: list[str] = []
+    current: list[str] = []
+    quote = ""
+    for char in text:
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "'\"`":
+            quote = char
+        elif char == ";":
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    parts.append("".join(current))
+    return [part.strip() for part in parts if part.strip()]

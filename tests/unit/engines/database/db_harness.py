@@ -32,8 +32,19 @@ CREATE_READER = [
 ]
 
 
+#: Engines made by make_db: their pools are closed at the end of every run (each run is a new event loop).
+_ENGINES: list[DatabaseBackend] = []
+
+
 def run(coro: Coroutine[Any, Any, R]) -> R:
-    return asyncio.run(coro)
+    async def go() -> R:
+        try:
+            return await coro
+        finally:
+            for engine in _ENGINES:
+                await engine.cleanup()
+
+    return asyncio.run(go())
 
 
 async def fake_password(policy: str = "") -> str:
@@ -77,6 +88,7 @@ def make_db() -> DB:
                         generate_password=fake_password)
     ctx = BackendContext(storage=InmemBackend(), system=system, mount_point=MOUNT, mount_accessor="database_1")
     engine = DatabaseBackend(ctx, EgressPolicy(allow_loopback=True))
+    _ENGINES[:] = [engine]
 
     def resolve(mount: str) -> tuple[LogicalBackend, SystemView] | None:
         return (engine, system) if mount == MOUNT else None

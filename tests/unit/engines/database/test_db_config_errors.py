@@ -57,9 +57,15 @@ def test_loopback_database_is_refused_unless_the_operator_allows_it() -> None:
         run(db.configure())
 
 
-def test_only_the_postgresql_plugin_is_accepted() -> None:
+def test_an_unknown_plugin_is_refused_naming_the_ones_there_are() -> None:
     db = make_db()
-    with pytest.raises(InvalidRequest, match="plugin_name"):
+    with pytest.raises(InvalidRequest, match="plugin_name must be one of postgresql-database-plugin, mysql-"):
+        run(db.configure(plugin_name="oracle-database-plugin"))
+
+
+def test_a_mysql_plugin_refuses_a_postgres_url() -> None:
+    db = make_db()
+    with pytest.raises(InvalidRequest, match=r"connection_url must look like .*@tcp\(host:port\)/dbname"):
         run(db.configure(plugin_name="mysql-database-plugin"))
 
 

@@ -27,6 +27,8 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[InProcessServer]:
         "db_name": "pg", "creation_statements": CREATE_READER, "default_ttl": "10m", "max_ttl": "1h"})
     assert ok.status_code == 204, ok.text
     yield srv
+    # Sealing cleans the mounts up, which closes the engine's pooled connections.
+    assert srv.request("PUT", "sys/seal").status_code == 204
     srv.close()
 
 
