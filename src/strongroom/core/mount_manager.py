@@ -287,15 +287,7 @@ class MountManager:
 
     async def _purge(self, entry: MountEntry) -> None:
         """Delete everything the mount stored (its view), after it is gone from the table."""
-        view = StorageView(self.scope.barrier, entry.storage_prefix)
-        pending = [""]
-        while pending:
-            prefix = pending.pop()
-            for child in await view.list(prefix):
-                if child.endswith("/"):
-                    pending.append(prefix + child)
-                else:
-                    await view.delete(prefix + child)
+        await erase(StorageView(self.scope.barrier, entry.storage_prefix))
 
     async def tune(self, kind: str, path: str, changes: dict[str, Any]) -> MountEntry:
         path = normalize_mount_path(path)
@@ -317,6 +309,18 @@ class MountManager:
     def find(self, kind: str, path: str) -> MountEntry | None:
         path = normalize_mount_path(path)
         return next((e for e in self.entries(kind) if e.path == path), None)
+
+
+async def erase(view: StorageView) -> None:
+    """Delete every key under ``view`` (a removed mount's or namespace's storage)."""
+    pending = [""]
+    while pending:
+        prefix = pending.pop()
+        for child in await view.list(prefix):
+            if child.endswith("/"):
+                pending.append(prefix + child)
+            else:
+                await view.delete(prefix + child)
 
 
 def mount_config_from(raw: dict[str, Any]) -> MountConfig:

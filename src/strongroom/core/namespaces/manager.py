@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from strongroom.core.mount_manager import erase
 from strongroom.core.namespaces.model import (
     ROOT_ID,
     TABLE_KEY,
@@ -241,7 +242,7 @@ class NamespaceManager:
 
         await retry_on_conflict(attempt, random_bytes=self.core.random_bytes)
         await self.core.bump_generation()
-        await _erase(StorageView(self.core.barrier, scope.entry.storage_prefix))
+        await erase(StorageView(self.core.barrier, scope.entry.storage_prefix))
         log.info("namespace %s (%s) deleted", path, scope.entry.id)
         return True
 
@@ -250,14 +251,3 @@ class NamespaceManager:
             [TxnOp(TABLE_KEY, encode_table(table))], [Precondition(TABLE_KEY, version)]
         )
 
-
-async def _erase(view: StorageView) -> None:
-    """Delete every key under ``view``."""
-    pending = [""]
-    while pending:
-        prefix = pending.pop()
-        for child in await view.list(prefix):
-            if child.endswith("/"):
-                pending.append(prefix + child)
-            else:
-                await view.delete(prefix + child)
