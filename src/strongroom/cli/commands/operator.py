@@ -126,7 +126,9 @@ def register(cli: click.Group) -> None:
     @api_command(operator, "unseal", help="Provide one unseal key share (prompted without echo when omitted).")
     @click.argument("key", required=False)
     @click.option("--reset", is_flag=True, help="Discard the unseal keys entered so far.")
-    def unseal(session: Session, *, key: str | None, reset: bool) -> int:
+    @click.option("--migrate", is_flag=True, help="Seal migration: give the old seal's unseal (or recovery) keys "
+                  "with this flag, every time.")
+    def unseal(session: Session, *, key: str | None, reset: bool, migrate: bool) -> int:
         if reset:
             body: dict[str, Any] = {"reset": True}
         else:
@@ -134,6 +136,8 @@ def register(cli: click.Group) -> None:
             if not key:
                 raise LocalError("no unseal key given")
             body = {"key": key}
+            if migrate:
+                body["migrate"] = True
         with doing("unsealing"):
             answer = session.write("sys/unseal", body, authenticated=False)
         print_seal_status(session, answer.body or {})

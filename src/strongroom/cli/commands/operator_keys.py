@@ -1,5 +1,8 @@
 """``strongroom operator generate-root`` and ``strongroom operator rekey``: the key ceremonies, from the CLI.
 
+Under an auto seal the keys given are recovery keys; ``rekey -target=recovery``
+rekeys them (``sys/rekey-recovery-key/*``), as Vault's CLI does.
+
 Both follow Vault's commands: ``-init`` starts an attempt, ``-status`` shows
 it, a bare call submits one unseal key (argument, ``-`` for stdin, or a prompt
 without echo), and ``-cancel`` ends it. Cancelling needs ``-nonce``: the
@@ -23,8 +26,9 @@ from strongroom.core.tokens.ids import random_base62
 from strongroom.errors import InvalidRequest
 
 GENERATE_ROOT = "sys/generate-root/attempt"
-REKEY = "sys/rekey/init"
 REKEY_VERIFY = "sys/rekey/verify"
+#: ``-target``: which key ``operator rekey`` replaces, and the path prefix that does it.
+REKEY_TARGETS = {"barrier": "sys/rekey", "recovery": "sys/rekey-recovery-key"}
 
 
 def generate_root_rows(status: Mapping[str, Any]) -> list[tuple[str, Any]]:
@@ -53,8 +57,11 @@ def rekey_rows(status: Mapping[str, Any]) -> list[tuple[str, Any]]:
     ]
 
 
-def rekey_done_text(answer: Mapping[str, Any]) -> str:
+def rekey_done_text(answer: Mapping[str, Any], what: str = "unseal") -> str:
     keys = list(answer.get("keys_base64") or [])
+    if not keys:
+        # An auto seal's own unseal key: the seal stores it, nobody is handed a share.
+        return "Success! The stored unseal key was rekeyed through the seal; the recovery keys are unchanged."
     lines = [f"Key {n}: {key}" for n, key in enumerate(keys, start=1)]
     lines += [
         "",
@@ -69,7 +76,7 @@ def rekey_done_text(answer: Mapping[str, Any]) -> str:
         ]
     else:
         lines += [
-            f"Strongroom rekeyed with {len(keys)} key shares. The old unseal keys no longer work.",
+            f"Strongroom rekeyed with {len(keys)} key shares. The old {what} keys no longer work.",
             "Store each new share with a different person, and keep them apart.",
         ]
     return "\n".join(lines)
@@ -174,6 +181,8 @@ def register(operator: click.Group) -> None:
                   help="New shares needed to unseal.")
     @click.option("--verify", is_flag=True, help="With -init: require verification of the new keys. "
                   "Otherwise: act on the verification (submit a new key, -status, -cancel).")
+    @click.option("--target", type=click.Choice(sorted(REKEY_TARGETS)), default="barrier", show_default=True,
+                  help="barrier: the unseal keys (under an auto seal, its stored key); recovery: the recovery keys.")
     def rekey(
         session: Session,
         *,
@@ -185,11 +194,16 @@ def register(operator: click.Group) -> None:
         key_shares: int,
         key_threshold: int,
         verify: bool,
+        target: str,
     ) -> int:
+        prefix = REKEY_TARGETS[target]
+        init_path = f"{prefix}/init"
         if verify and not start:
-            return _rekey_verify(session, key=key, cancel=cancel, status_only=status_only, nonce=nonce)
+            return _rekey_verify(
+                session, key=key, cancel=cancel, status_only=status_only, nonce=nonce, path=f"{prefix}/verify"
+            )
         if cancel:
-            _cancel(session, REKEY, nonce, "rekey")
+            _cancel(session, init_path, nonce, "rekey")
             return 0
         if status_only or start:
             with doing("getting rekey status" if status_only else "initializing rekey"):
@@ -199,18 +213,18 @@ def register(operator: click.Group) -> None:
                         "secret_threshold": key_threshold,
                         "require_verification": verify,
                     }
-                    status = session.write(REKEY, body, authenticated=False).body or {}
+                    status = session.write(init_path, body, authenticated=False).body or {}
                 else:
-                    status = session.read(REKEY, authenticated=False).body or {}
+                    status = session.read(init_path, authenticated=False).body or {}
             session.show(status, lambda: output.aligned(rekey_rows(status)))
             return 0
-        share, nonce = _key_and_nonce(session, REKEY, key, nonce, "rekey")
+        share, nonce = _key_and_nonce(session, init_path, key, nonce, "rekey")
         with doing("providing unseal key"):
-            answer = session.write("sys/rekey/update", {"key": share, "nonce": nonce}, authenticated=False).body or {}
+            answer = session.write(f"{prefix}/update", {"key": share, "nonce": nonce}, authenticated=False).body or {}
         if not answer.get("complete"):
             session.show(answer, lambda: output.aligned(rekey_rows(answer)))
             return 0
-        session.show(answer, lambda: rekey_done_text(answer))
+        session.show(answer, lambda: rekey_done_text(answer, "recovery" if target == "recovery" else "unseal"))
         return 0
 
 
@@ -223,23 +237,25 @@ def verify_rows(status: Mapping[str, Any]) -> list[tuple[str, Any]]:
     ]
 
 
-def _rekey_verify(session: Session, *, key: str | None, cancel: bool, status_only: bool, nonce: str) -> int:
+def _rekey_verify(
+    session: Session, *, key: str | None, cancel: bool, status_only: bool, nonce: str, path: str = REKEY_VERIFY
+) -> int:
     """``operator rekey -verify ...``: the verification step of a rekey started with ``-init -verify``."""
     if cancel:
         if not nonce:
             raise LocalError("-cancel needs -nonce: the verification nonce, shown by -verify -status")
         with doing("restarting rekey verification"):
-            status = session.delete(REKEY_VERIFY, json_body={"nonce": nonce}, authenticated=False).body or {}
+            status = session.delete(path, json_body={"nonce": nonce}, authenticated=False).body or {}
         session.show(status, lambda: "Verification progress discarded.\n\n" + output.aligned(verify_rows(status)))
         return 0
     if status_only:
         with doing("getting rekey verification status"):
-            status = session.read(REKEY_VERIFY, authenticated=False).body or {}
+            status = session.read(path, authenticated=False).body or {}
         session.show(status, lambda: output.aligned(verify_rows(status)))
         return 0
-    share, nonce = _key_and_nonce(session, REKEY_VERIFY, key, nonce, "rekey verification")
+    share, nonce = _key_and_nonce(session, path, key, nonce, "rekey verification")
     with doing("providing new unseal key"):
-        answer = session.write(REKEY_VERIFY, {"key": share, "nonce": nonce}, authenticated=False).body or {}
+        answer = session.write(path, {"key": share, "nonce": nonce}, authenticated=False).body or {}
     if answer.get("complete"):
         done = "Success! Rekey verified: the new unseal keys are in use, the old ones no longer work."
         session.show(answer, lambda: done)
