@@ -16,6 +16,7 @@ specific one is chosen with a sort key computed straight from the pattern text.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -23,6 +24,7 @@ from hypothesis import strategies as st
 from strongroom.core.policy.acl import ACL
 from strongroom.core.policy.canonical import canonical_request_path
 from strongroom.core.policy.parser import parse_policy
+from strongroom.core.policy.templates import TemplateIdentity
 from strongroom.errors import InvalidRequest
 
 OPERATIONS = {
@@ -202,3 +204,80 @@ def test_engine_never_grants_what_the_reference_matcher_does_not(
             assert acl.capabilities(path) == ["deny"]
         else:
             assert acl.capabilities(path) == sorted(reference)
+
+
+# --- templated paths ------------------------------------------------------------------------
+#
+# A template segment stands for the caller's value as literal text. The reference's rule for
+# values, written plainly: a value is used only if it is non-empty, not '.' or '..', holds no
+# '/', '*', '+', '{', '}', no '..' and no control or invisible character; otherwise the rule
+# is absent for that caller. The engine must never grant more than that reading.
+
+TEMPLATE = "{{identity.entity.metadata.v}}"
+HOSTILE_VALUES = [
+    "a", "b", "ab", "secret", ".x", "a b", "\u0430b",  # usable values
+    "", ".", "..", "a/b", "/", "*", "a*", "+", "+/a", "a/..", "../a", "{{x}}", "a\u200b", "a\x00", "x..y", "a/+",
+]
+
+
+def ref_value_ok(value: str) -> bool:
+    if value in ("", ".", "..") or ".." in value or any(char in value for char in "/*+{}"):
+        return False
+    return all(unicodedata.category(char) not in ("Cc", "Cf", "Cs") for char in value)
+
+
+def ref_fill(policies: list[dict[str, set[str]]], value: str) -> list[dict[str, set[str]]]:
+    filled = []
+    for policy in policies:
+        rules: dict[str, set[str]] = {}
+        for written, capabilities in policy.items():
+            if TEMPLATE in written and not ref_value_ok(value):
+                continue
+            rules.setdefault(written.replace(TEMPLATE, value), set()).update(capabilities)
+        filled.append(rules)
+    return filled
+
+
+@st.composite
+def templated_patterns(draw: st.DrawFn) -> str:
+    segments = draw(st.lists(st.sampled_from([*SEGMENTS, "+", TEMPLATE]), min_size=1, max_size=4))
+    if TEMPLATE not in segments:
+        segments[draw(st.integers(0, len(segments) - 1))] = TEMPLATE
+    return "/".join(segments) + draw(st.sampled_from(["", "/", "*", "/*"]))
+
+
+@st.composite
+def templated_scenarios(draw: st.DrawFn) -> tuple[list[dict[str, set[str]]], str, list[str]]:
+    pool = draw(st.lists(st.one_of(patterns(), templated_patterns()), min_size=1, max_size=4, unique=True))
+    policy_maps = st.dictionaries(st.sampled_from(pool), capability_sets, min_size=1, max_size=3)
+    policies = draw(st.lists(policy_maps, min_size=1, max_size=3))
+    value = draw(st.sampled_from(HOSTILE_VALUES))
+    # Paths built around the pattern with the value spelled in, so hostile values get their chance.
+    near = st.sampled_from(pool).map(lambda p: p.replace(TEMPLATE, value)).flatmap(paths_near)
+    raws = draw(st.lists(st.one_of(raw_paths(), near), min_size=1, max_size=5))
+    return policies, value, raws
+
+
+@settings(max_examples=400, deadline=None)
+@given(templated_scenarios())
+def test_template_values_never_make_the_engine_grant_more_than_the_reference(
+    scenario: tuple[list[dict[str, set[str]]], str, list[str]],
+) -> None:
+    policies, value, raws = scenario
+    identity = TemplateIdentity(entity_id="e", entity_name="n", metadata=(("v", value),))
+    acl = ACL.from_policies(
+        (parse_policy(f"p{i}", policy_text(rules)) for i, rules in enumerate(policies)), identity
+    )
+    reference = ref_fill(policies, value)
+    for raw in raws:
+        try:
+            path = canonical_request_path(raw)
+        except InvalidRequest:
+            continue
+        bare = path.rstrip("/")
+        for candidate in sorted({path, bare, bare + "/"} if bare else {path}):
+            for operation in OPERATIONS:
+                granted = acl.authorize(operation, candidate, {}).allowed
+                expected = ref_allows(reference, operation, candidate)
+                assert not (granted and not expected), f"over-grant: {operation} {candidate!r} value={value!r}"
+                assert granted == expected, f"disagreement: {operation} {candidate!r} value={value!r}"
