@@ -361,3 +361,14 @@ def test_identity_is_per_namespace_and_logins_attach_the_namespaces_entity(ns_se
     assert ok(ns_server.request("GET", f"identity/entity/id/{auth['entity_id']}", headers=ns("b")))
     assert ns_server.request("GET", f"identity/entity/id/{auth['entity_id']}", headers=ns("a")).status_code == 404
     assert ok(ns_server.request("LIST", "identity/entity/id", headers=ns("a")))["data"]["keys"] == [entity["id"]]
+
+
+def test_a_mount_and_a_namespace_cannot_share_a_name(ns_server: InProcessServer) -> None:
+    make(ns_server, "team")
+    refused = ns_server.request("POST", "sys/mounts/team", json={"type": "kv"})
+    assert refused.status_code == 400
+    assert refused.json() == {"errors": ["path is already in use by namespace team/"]}
+    mount_kv(ns_server, "", "app")
+    clash = ns_server.request("POST", "sys/namespaces/app")
+    assert clash.status_code == 400
+    assert clash.json() == {"errors": ['"app/" is a mount path in this namespace']}

@@ -229,6 +229,9 @@ class MountManager:
         key = SECRET_TABLE_KEY if kind == "secret" else AUTH_TABLE_KEY
         other_key = AUTH_TABLE_KEY if kind == "secret" else SECRET_TABLE_KEY
         route_prefix = path if kind == "secret" else "auth/" + path
+        if self.core.namespaces.by_path(self.scope.path + route_prefix.split("/", 1)[0] + "/") is not None:
+            # Requests would reach the namespace, never the mount (namespaces win in routing).
+            raise InvalidRequest(f"path is already in use by namespace {self.scope.path + path}")
         entry = new_mount(
             path,
             type_name,
