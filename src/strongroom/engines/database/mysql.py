@@ -62,7 +62,7 @@ class MySQL(DatabasePlugin):
         self.policy = policy
         self.username_rules = MODERN if config.plugin_name == PLUGIN_MYSQL else LEGACY
         parse_dsn(config.connection_url)  # refuse a bad URL when the plugin is made, not on first use
-        self.pool: Pool[Connection] = Pool(self._open, _close, _discard, size=config.max_open_connections,
+        self.pool: Pool[Connection] = Pool(self._open, _close, _discard, _alive, size=config.max_open_connections,
                                            max_idle=config.max_idle_seconds)
 
     def _secrets(self, *extra: str) -> tuple[str, ...]:
@@ -227,6 +227,14 @@ def _kill_sessions(conn: Connection, username: str) -> None:
 
 async def _close(conn: Connection) -> None:
     await asyncio.to_thread(_discard, conn)
+
+
+async def _alive(conn: Connection) -> bool:
+    try:
+        await asyncio.to_thread(conn.ping, False)
+    except Exception:  # a dead socket raises OSError as well as the driver's own errors
+        return False
+    return True
 
 
 def _discard(conn: Connection) -> None:

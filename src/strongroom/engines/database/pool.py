@@ -3,7 +3,8 @@
 At most ``size`` connections exist at once (``max_open_connections``): a caller
 beyond that waits for one to come back. A connection returned after an error is
 closed rather than reused (its session state is unknown). Idle connections are
-closed after ``max_idle`` seconds by a timer, so a quiet engine holds nothing
+checked before reuse (a database that restarted leaves dead ones behind; they are
+closed and a new one opened) and closed after ``max_idle`` seconds by a timer, so a quiet engine holds nothing
 open on the database. ``close`` (config change, ``reset``, unmount) closes the
 idle ones at once and every busy one as it comes back.
 
@@ -26,11 +27,13 @@ C = TypeVar("C")
 
 class Pool(Generic[C]):
     def __init__(self, open_connection: Callable[[], Awaitable[C]], close_connection: Callable[[C], Awaitable[None]],
-                 discard: Callable[[C], None], *, size: int, max_idle: float,
+                 discard: Callable[[C], None], alive: Callable[[C], Awaitable[bool]], *, size: int,
+                 max_idle: float,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._open = open_connection
         self._close = close_connection
         self._discard = discard
+        self._alive = alive
         self.size = max(1, size)
         self.max_idle = max_idle
         self._clock = clock
@@ -90,7 +93,7 @@ class Pool(Generic[C]):
     async def _take(self) -> C:
         while self._idle:
             conn, since = self._idle.pop()
-            if self._clock() - since < self.max_idle:
+            if self._clock() - since < self.max_idle and await self._alive(conn):
                 return conn
             await self._close_quietly(conn)
         return await self._open()

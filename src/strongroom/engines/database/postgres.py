@@ -43,7 +43,7 @@ class Postgres(DatabasePlugin):
     def __init__(self, config: ConnectionConfig, policy: EgressPolicy) -> None:
         super().__init__(config)
         self.policy = policy
-        self.pool: Pool[Connection] = Pool(self._open, _close, _discard, size=config.max_open_connections,
+        self.pool: Pool[Connection] = Pool(self._open, _close, _discard, _alive, size=config.max_open_connections,
                                            max_idle=config.max_idle_seconds)
 
     def _target(self, password: str) -> tuple[str, str, int]:
@@ -201,6 +201,15 @@ class Postgres(DatabasePlugin):
 
 async def _close(conn: Connection) -> None:
     await conn.close()
+
+
+async def _alive(conn: Connection) -> bool:
+    try:
+        await conn.execute("SELECT 1")
+        await conn.rollback()
+    except Exception:  # a dead socket raises OSError as well as the driver's own errors
+        return False
+    return True
 
 
 def _discard(conn: Connection) -> None:

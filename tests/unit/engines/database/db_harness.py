@@ -1,9 +1,10 @@
-"""The database engine over the REAL local PostgreSQL (127.0.0.1:5432, user postgres, trust auth).
+"""The database engine over the REAL local PostgreSQL (127.0.0.1:5432, user postgres, trust auth) and
+MariaDB (127.0.0.1:3306, root with an empty password; passwords are checked there).
 
-``scripts/test`` starts PostgreSQL when it is not running; when it cannot be
+``scripts/test`` starts both when they are not running; when they cannot be
 reached these tests fail (they never skip). The engine runs with an egress
-policy that allows loopback (the operator switch), a manual clock and an
-expiration manager, as the core would wire them.
+policy that allows loopback (the operator switch), a manual clock, an
+expiration manager and a job scheduler, as the core would wire them.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import psycopg
+import pymysql
 
 from strongroom.core.leases import ExpirationManager
+from strongroom.core.scheduler.scheduler import Scheduler
 from strongroom.engines.database import DatabaseBackend
 from strongroom.sdk.egress import EgressPolicy
 from strongroom.sdk.logical import BackendContext, Caller, LogicalBackend, Operation, Request, Response
@@ -26,6 +29,12 @@ from strongroom.storage.inmem import InmemBackend
 R = TypeVar("R")
 MOUNT = "database/"
 PG_URL = "postgresql://{{username}}:{{password}}@127.0.0.1:5432/test"
+MYSQL_URL = "{{username}}:{{password}}@tcp(127.0.0.1:3306)/test"
+MYSQL_READER = [
+    "CREATE USER '{{name}}'@'%' IDENTIFIED BY '{{password}}';",
+    "GRANT SELECT ON test.db_engine_fixture TO '{{name}}'@'%';",
+]
+MOUNT_ID = "mount-database-1"
 CREATE_READER = [
     "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';",
     "GRANT SELECT ON db_engine_fixture TO \"{{name}}\";",
@@ -57,6 +66,7 @@ class DB:
     manager: ExpirationManager
     clock: ManualClock
     system: SystemView
+    scheduler: Scheduler
 
     async def call(self, op: Operation, path: str, data: dict[str, Any] | None = None) -> Response | None:
         req = Request(operation=op, path=path, data=data or {}, storage=self.engine.ctx.storage,
@@ -70,6 +80,11 @@ class DB:
         data = {"plugin_name": "postgresql-database-plugin", "connection_url": PG_URL, "username": "postgres",
                 "password": "unused-with-trust", "allowed_roles": ["reader*"], **extra}
         await self.call(Operation.UPDATE, "config/pg", data)
+
+    async def configure_mysql(self, name: str = "my", **extra: Any) -> None:
+        data = {"plugin_name": "mysql-database-plugin", "connection_url": MYSQL_URL, "username": "root",
+                "password": "", "allowed_roles": ["*"], **extra}
+        await self.call(Operation.UPDATE, f"config/{name}", data)
 
     async def reader_role(self, name: str = "reader", **extra: Any) -> None:
         await self.call(Operation.UPDATE, f"roles/{name}",
@@ -94,7 +109,13 @@ def make_db() -> DB:
         return (engine, system) if mount == MOUNT else None
 
     manager = ExpirationManager(InmemBackend(), resolve, clock=clock, random_bytes=os.urandom)
-    return DB(engine, manager, clock, system)
+
+    async def by_uuid(mount: str) -> LogicalBackend | None:
+        return engine if mount == MOUNT_ID else None
+
+    scheduler = Scheduler(InmemBackend(), by_uuid, clock=clock, random_bytes=os.urandom)
+    system.scheduler = scheduler.for_mount(MOUNT_ID)
+    return DB(engine, manager, clock, system, scheduler)
 
 
 def admin() -> psycopg.Connection[Any]:
@@ -115,3 +136,41 @@ def login(username: str, password: str) -> psycopg.Connection[Any]:
 def role_exists(username: str) -> bool:
     with admin() as conn:
         return conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (username,)).fetchone() is not None
+
+
+def my_admin() -> pymysql.connections.Connection[Any]:
+    return pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", database="test",
+                           autocommit=True, connect_timeout=5)
+
+
+def ensure_mysql_fixture_table() -> None:
+    with my_admin() as conn, conn.cursor() as cur:
+        cur.execute("CREATE TABLE IF NOT EXISTS db_engine_fixture (v int)")
+        cur.execute("INSERT INTO db_engine_fixture SELECT 7 FROM DUAL "
+                    "WHERE NOT EXISTS (SELECT 1 FROM db_engine_fixture)")
+
+
+def my_login(username: str, password: str) -> pymysql.connections.Connection[Any]:
+    return pymysql.connect(host="127.0.0.1", port=3306, user=username, password=password, database="test",
+                           autocommit=True, connect_timeout=5)
+
+
+def my_user_exists(username: str) -> bool:
+    with my_admin() as conn, conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM mysql.user WHERE User = %s", (username,))
+        return cur.fetchone() is not None
+
+
+def my_users_like(prefix: str) -> set[str]:
+    with my_admin() as conn, conn.cursor() as cur:
+        cur.execute("SELECT User FROM mysql.user WHERE User LIKE %s", (prefix + "%",))
+        return {str(row[0]) for row in cur.fetchall()}
+
+
+def my_make_user(username: str, password: str, *extra_grants: str) -> None:
+    """A fresh account ``username``@'%' (dropped first if a previous run left it)."""
+    with my_admin() as conn, conn.cursor() as cur:
+        cur.execute("DROP USER IF EXISTS %s@'%%'", (username,))
+        cur.execute("CREATE USER %s@'%%' IDENTIFIED BY %s", (username, password))
+        for grant in extra_grants:
+            cur.execute(grant.replace("{{name}}", username))
