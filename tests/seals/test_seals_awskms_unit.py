@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 from typing import Any
 
 import botocore.exceptions
@@ -239,3 +241,34 @@ def test_the_server_builds_it_from_a_seal_block() -> None:
     seal: Any = build_seal((SealBlock(type="awskms", options={"kms_key_id": "alias/strongroom"}),))
     assert isinstance(seal, AwsKmsSeal)
     assert (seal.seal_type, seal.recovery_keys) == ("awskms", True)
+
+
+def test_an_endpoint_that_never_answers_times_out_by_name(kms: KmsEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A listening socket that is never accepted from: connections open, no answer ever comes.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        endpoint = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        monkeypatch.setattr(awskms, "READ_TIMEOUT_SECONDS", 1)
+        reason = unavailable(make_seal(kms, "alias/x", endpoint=endpoint))
+        assert reason == f"awskms seal: {endpoint}: timed out (ReadTimeoutError)"
+        # The overall deadline holds even if botocore's own timeouts are longer. (asyncio.run still waits
+        # for the abandoned worker thread when it closes, so keep botocore's timeout short here too.)
+        monkeypatch.setattr(awskms, "READ_TIMEOUT_SECONDS", 3)
+        monkeypatch.setattr(awskms, "CALL_DEADLINE_SECONDS", 1.0)
+        reason = unavailable(make_seal(kms, "alias/x", endpoint=endpoint))
+        assert reason == f"awskms seal: {endpoint}: no answer within 1 s"
+
+
+def test_no_credentials_anywhere_is_named(kms: KmsEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+                 "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                 "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN"):
+        monkeypatch.delenv(name, raising=False)
+    # No shared files, and never the instance metadata service (nothing of ours is there).
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    key = kms.create_key()
+    seal = awskms.build({"kms_key_id": key["KeyId"], "region": REGION, "endpoint": kms.endpoint}, environ={})
+    assert unavailable(seal).startswith("awskms seal: no AWS credentials found")
