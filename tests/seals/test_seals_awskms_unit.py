@@ -272,3 +272,32 @@ def test_no_credentials_anywhere_is_named(kms: KmsEmulator, monkeypatch: pytest.
     key = kms.create_key()
     seal = awskms.build({"kms_key_id": key["KeyId"], "region": REGION, "endpoint": kms.endpoint}, environ={})
     assert unavailable(seal).startswith("awskms seal: no AWS credentials found")
+
+
+@pytest.mark.parametrize(
+    ("code", "decrypting", "reason"),
+    [
+        # Answers real KMS gives that moto's emulator never does: mapped from botocore's own error objects.
+        ("DisabledException", False, "key 'k' cannot be used: disabled or pending deletion (DisabledException)"),
+        ("KMSInvalidStateException", True, "cannot be used: disabled or pending deletion (KMSInvalidStateException)"),
+        ("UnrecognizedClientException", False, "AWS rejected the credentials (UnrecognizedClientException)"),
+        ("ExpiredTokenException", True, "AWS rejected the credentials (ExpiredTokenException)"),
+        ("AccessDeniedException", False, "kms:DescribeKey on it"),
+        ("ThrottlingException", False, "KMS refused the request (ThrottlingException)"),
+        ("IncorrectKeyException", True, None),
+        ("InvalidCiphertextException", True, None),
+    ],
+)
+def test_kms_error_codes_map_to_named_reasons_or_the_opaque_error(code: str, decrypting: bool,
+                                                                  reason: str | None) -> None:
+    seal = awskms.build({"kms_key_id": "k"}, environ={})
+    error = botocore.exceptions.ClientError(
+        {"Error": {"Code": code, "Message": "service text that is never shown"}}, "Decrypt" if decrypting else "Encrypt"
+    )
+    mapped = seal._explain(error, "k", decrypting)
+    if reason is None:
+        assert isinstance(mapped, DecryptionFailed)
+    else:
+        assert isinstance(mapped, SealUnavailable)
+        assert reason in str(mapped)
+        assert "service text" not in str(mapped)
