@@ -463,7 +463,7 @@ class Core:
         entry = await self._authenticate(token, remote_addr)
         if await self.tokens.use(entry):
             await self.tokens.revoke_tree(entry)  # its last use: the stream ends at the first re-check
-        acl = await self.acls.for_policies(entry.policies)
+        acl = await self.acls.for_token(entry)
         if not acl.authorize("read", path, {}).allowed:
             log.info("permission denied: subscribe %s", path)
             raise PermissionDenied()
@@ -472,7 +472,7 @@ class Core:
             current = await self.tokens.lookup(token)
             if current is None:
                 return None
-            return partial(_may_see_event, await self.acls.for_policies(current.policies))
+            return partial(_may_see_event, await self.acls.for_token(current))
 
         event_filter = EventFilter(event_type, path_prefix, parse_filter(filter_text))
         return await self.events.open(entry.id_hash, event_filter, authorizer)
