@@ -223,7 +223,7 @@ class Core:
 
     async def pre_seal(self) -> None:
         self._ready = False
-        self.events.close_all("sealed")
+        await self.events.aclose("sealed")
         await self.event_publisher.drain()  # while the barrier still has its keys
         for state in self.states:
             await state.unload()

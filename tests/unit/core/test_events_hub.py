@@ -4,6 +4,7 @@ what subscribers get, slow consumers, per-token limits, retention, and the filte
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -18,6 +19,12 @@ from strongroom.sdk.system import ManualClock
 
 CANARY = "canary-4be2a9c0d1"
 WAIT = 20.0  # an upper bound on waiting for the hub's task, never an asserted duration
+
+
+@pytest.fixture(autouse=True)
+def _end_subscriptions(server: InProcessServer) -> Iterator[None]:
+    yield
+    server.run(server.core.events.aclose("test over"))
 
 
 def subscribe(server: InProcessServer, event_type: str = "*", **kwargs: Any) -> Any:

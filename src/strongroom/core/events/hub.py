@@ -13,6 +13,7 @@ expired token ends the stream, and a policy change applies to the events after i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -136,6 +137,15 @@ class EventHub:
     def close_all(self, reason: str) -> None:
         for sub in list(self._subs):
             sub.close(reason)
+
+    async def aclose(self, reason: str) -> None:
+        """End every subscription and wait for the tail task to stop (seal, shutdown)."""
+        self.close_all(reason)
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def _tail(self, since: float) -> None:
         reader = LogReader(self.log, since=since)

@@ -45,11 +45,16 @@ class EventLog:
         self.storage = storage
         self.clock = clock
         self.random_bytes = random_bytes
+        self._last_nanos = 0
 
     async def append(self, batch: list[tuple[float, dict[str, Any]]]) -> None:
         """Write one batch as one entry (one encryption, one commit)."""
         now = self.clock()
-        key = f"log/{int(now)}/{int(now * 1e9):020d}-{self.random_bytes(4).hex()}"
+        # Strictly increasing within the process, so its batches keep their order even when the
+        # clock stands still (a test's clock) or steps back.
+        nanos = max(int(now * 1e9), self._last_nanos + 1)
+        self._last_nanos = nanos
+        key = f"log/{nanos // 10**9}/{nanos:020d}-{self.random_bytes(4).hex()}"
         value = orjson.dumps([{"t": published, "e": event} for published, event in batch])
         await self.storage.put(key, value)
 

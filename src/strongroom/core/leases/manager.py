@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from strongroom.core.leases.records import LeaseEntry, decode, encode, from_hex, id_key, token_key
 from strongroom.core.leases.schedule import DueIndex, due_key
@@ -37,6 +38,20 @@ log = logging.getLogger("strongroom.leases")
 
 #: Finds the backend and system view of a mount by its route prefix (None: not mounted here).
 Resolver = Callable[[str], tuple[LogicalBackend, SystemView] | None]
+
+
+class TokenLeaseSource(Protocol):
+    """Tokens that expire, seen as leases (``core.tokens.leases``): the token store keeps them."""
+
+    async def lookup(self, lease: str) -> LeaseEntry | None: ...
+
+    async def list_ids(self, prefix: str) -> list[str]: ...
+
+    async def ids_under(self, prefix: str) -> list[str]: ...
+
+    async def revoke(self, lease: str) -> bool: ...
+
+    async def expire_due(self, limit: int) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -77,6 +92,8 @@ class ExpirationManager:
         #: This process's identity in revocation claims.
         self.owner = random_bytes(12).hex()
         self.index = DueIndex(storage)
+        #: Token leases (set by the core): looked up, listed, revoked and expired alongside these.
+        self.token_leases: TokenLeaseSource | None = None
 
     def __repr__(self) -> str:
         return f"ExpirationManager({self.storage!r})"
@@ -85,13 +102,18 @@ class ExpirationManager:
 
     async def lookup(self, lease_id: str) -> LeaseEntry | None:
         raw = await self.storage.get(id_key(lease_id))
-        return decode(raw) if raw is not None else None
+        if raw is not None:
+            return decode(raw)
+        return await self.token_leases.lookup(lease_id) if self.token_leases is not None else None
 
     async def list_ids(self, prefix: str) -> list[str]:
-        """Immediate children of ``prefix`` among lease ids (folders end in '/')."""
+        """Immediate children of ``prefix`` among lease ids (folders end in '/'), token leases included."""
         if prefix and not prefix.endswith("/"):
             prefix += "/"
-        return await self.storage.list(id_key(prefix))
+        found = await self.storage.list(id_key(prefix))
+        if self.token_leases is not None:
+            found = sorted({*found, *await self.token_leases.list_ids(prefix)})
+        return found
 
     async def _read(self, lease_id: str) -> tuple[LeaseEntry | None, Precondition]:
         raw, version = await self.storage.get_with_version(id_key(lease_id))
@@ -135,6 +157,8 @@ class ExpirationManager:
         async def attempt() -> LeaseEntry:
             entry, guard = await self._read(lease_id)
             now = self.clock()
+            if entry is None and self.token_leases is not None and await self.token_leases.lookup(lease_id):
+                raise InvalidRequest("this lease is a token's: renew it with auth/token/renew")
             if entry is None or entry.revoked or entry.expire_time <= now or entry.claim_owner:
                 raise InvalidRequest("lease not found or lease is not renewable")
             if not entry.renewable:
@@ -156,12 +180,21 @@ class ExpirationManager:
     # -- revoking ----------------------------------------------------------------------------
 
     async def revoke(self, lease_id: str) -> RevokeResult:
-        """Revoke now. A missing lease is not an error (already revoked); a backend failure schedules retries."""
-        return await self._revoke(lease_id, early=True)
+        """Revoke now. A missing lease is not an error (already revoked); a backend failure schedules retries.
+
+        A token's lease id revokes that token, its child tokens and all their leases."""
+        result = await self._revoke(lease_id, early=True)
+        if not result.revoked and not result.error and self.token_leases is not None:
+            return RevokeResult(revoked=await self.token_leases.revoke(lease_id))
+        return result
 
     async def revoke_force(self, prefix: str) -> int:
         """Delete every lease under ``prefix`` without asking its backend (for a target that is gone for good)."""
         count = 0
+        if self.token_leases is not None:
+            # A token has no outside system to spare: forcing its lease is revoking it.
+            for lease_id in await self.token_leases.ids_under(prefix):
+                count += await self.token_leases.revoke(lease_id)
         for lease_id in await self._ids_under(prefix):
 
             async def attempt(lease_id: str = lease_id) -> int:
@@ -177,7 +210,11 @@ class ExpirationManager:
         return count
 
     async def revoke_prefix(self, prefix: str) -> list[RevokeResult]:
-        return [await self.revoke(lease_id) for lease_id in await self._ids_under(prefix)]
+        results = [await self.revoke(lease_id) for lease_id in await self._ids_under(prefix)]
+        if self.token_leases is not None:
+            for lease_id in await self.token_leases.ids_under(prefix):
+                results.append(RevokeResult(revoked=await self.token_leases.revoke(lease_id)))
+        return results
 
     async def revoke_token(self, token_hash: str) -> None:
         """Revoke the leases a token owns (a token store ``on_revoke`` callback; never raises on backend errors)."""
@@ -187,8 +224,7 @@ class ExpirationManager:
     async def _ids_under(self, prefix: str) -> list[str]:
         if not prefix:
             raise InvalidRequest("prefix is required")
-        exact = await self.lookup(prefix)
-        if exact is not None:
+        if await self.storage.get(id_key(prefix)) is not None:
             return [prefix]
         folder = prefix if prefix.endswith("/") else prefix + "/"
         return [key[len("id/"):] for key in await self._keys_under(id_key(folder))]
@@ -304,4 +340,7 @@ class ExpirationManager:
         due = await self.index.due(self.clock(), self.config.batch)
         for lease_id in due:
             await self._revoke(lease_id, early=False)
-        return len(due)
+        if self.token_leases is None:
+            return len(due)
+        # Expired tokens go in the same tick: a full batch of either keeps the catch-up pace.
+        return max(len(due), await self.token_leases.expire_due(self.config.batch))

@@ -42,6 +42,10 @@ class DueIndex:
         Entries of the current minute may be due a few seconds later than ``now``:
         the caller reads each lease and checks its own due time.
         """
+        return [from_hex(key.rsplit("/", 1)[1]) for key in await self.due_keys(now, limit)]
+
+    async def due_keys(self, now: float, limit: int) -> list[str]:
+        """As :meth:`due`, but the index keys themselves (a caller can drop a stale one)."""
         if self._floor_hour is None or now - self._scanned_at >= RESCAN_INTERVAL:
             hours = [int(h.rstrip("/")) for h in await self._storage.list(DUE) if h.endswith("/")]
             # Never above the current hour: a lease issued from now on may fall due within it.
@@ -58,6 +62,6 @@ class DueIndex:
                 if int(minute.rstrip("/")) > now_minute or len(found) >= limit:
                     break
                 names = await self._storage.list(f"{DUE}{hour:08d}/{minute}")
-                found.extend(from_hex(n) for n in names[: limit - len(found)])
+                found.extend(f"{DUE}{hour:08d}/{minute}{n}" for n in names[: limit - len(found)])
             hour += 1
         return found

@@ -6,6 +6,11 @@ Inside the view the core hands over (``sys/token/`` behind the barrier)::
     id/<H(token)>                     the TokenEntry (JSON)
     accessor/<H(accessor)>            {"accessor": ..., "token": H(token)}
     parent/<H(parent)>/<H(child)>     the parent -> children index
+    lease/<token path>/<H(token)>     the token's lease (tokens that expire): LIST sys/leases/lookup
+    due/<hour>/<minute>/<hex H(token)>  the expiry index the expiry loop reads (``core.leases.schedule``)
+
+The two lease entries are written and moved in the same transactions as the
+token entry itself, so a token that expires costs no extra commit.
 
 ``H`` is HMAC-SHA256 under the salt with a label per kind (see :mod:`.ids`), so
 neither a token nor an accessor is a storage key, and the raw token is stored
@@ -18,6 +23,7 @@ import asyncio
 
 import orjson
 
+from strongroom.core.leases.schedule import due_key
 from strongroom.core.tokens.entry import TokenEntry, decode_entry
 from strongroom.core.tokens.ids import SALT_BYTES, Hasher
 from strongroom.errors import InternalError
@@ -28,6 +34,7 @@ SALT_KEY = "salt"
 ID_PREFIX = "id/"
 ACCESSOR_PREFIX = "accessor/"
 PARENT_PREFIX = "parent/"
+LEASE_PREFIX = "lease/"
 
 
 def id_key(id_hash: str) -> str:
@@ -40,6 +47,34 @@ def accessor_key(accessor_hash: str) -> str:
 
 def child_key(parent_hash: str, child_hash: str) -> str:
     return f"{PARENT_PREFIX}{parent_hash}/{child_hash}"
+
+
+def lease_path(entry: TokenEntry) -> str:
+    """The token's path as its lease id starts (``auth/token/create``); '' when it has no usable path."""
+    path = entry.path.strip("/")
+    if not path or any(part in ("", ".", "..") for part in path.split("/")):
+        return ""
+    return path
+
+
+def lease_id(entry: TokenEntry) -> str:
+    """The token's lease id as Vault forms it: its creation path and its salted hash."""
+    return f"{lease_path(entry) or 'auth/token'}/{entry.id_hash}"
+
+
+def due_time(entry: TokenEntry) -> float:
+    """When the token expires (0: never): its TTL, or its explicit max when that comes first."""
+    times = [t for t in (entry.expire_time, entry.hard_deadline()) if t]
+    return min(times) if times else 0.0
+
+
+def lease_ops(entry: TokenEntry, *, delete: bool = False) -> list[TxnOp]:
+    """The token's lease entries (none for a token that never expires)."""
+    when = due_time(entry)
+    if not when:
+        return []
+    value = None if delete else b""
+    return [TxnOp(LEASE_PREFIX + lease_id(entry), value), TxnOp(due_key(when, entry.id_hash), value)]
 
 
 class TokenRecords:
@@ -80,14 +115,18 @@ class TokenRecords:
         entry = None if raw is None else decode_entry(raw)
         return entry, Precondition(id_key(id_hash), version)
 
-    async def replace(self, entry: TokenEntry, guard: Precondition) -> None:
+    async def replace(self, entry: TokenEntry, guard: Precondition, previous: TokenEntry | None = None) -> None:
         """Overwrite the entry if ``guard`` (from :meth:`read_for_update`) still holds.
 
         Raises StorageConflict, writing nothing, when any process changed or
         revoked the token since it was read: a revoked token can never be
         written back, and no concurrent change (a spent use) is lost.
         """
-        await self.storage.transaction([TxnOp(id_key(entry.id_hash), entry.to_bytes())], [guard])
+        ops = [TxnOp(id_key(entry.id_hash), entry.to_bytes())]
+        if previous is not None and due_time(previous) != due_time(entry):
+            # A renewal moves the expiry index entry in the same transaction.
+            ops += [*lease_ops(previous, delete=True), *lease_ops(entry)]
+        await self.storage.transaction(ops, [guard])
 
     async def exists(self, id_hash: str) -> bool:
         return await self.storage.get(id_key(id_hash)) is not None
@@ -102,6 +141,7 @@ class TokenRecords:
         ops = [TxnOp(id_key(entry.id_hash), entry.to_bytes()), TxnOp(accessor_key(accessor_hash), index)]
         if entry.parent:
             ops.append(TxnOp(child_key(entry.parent, entry.id_hash), b"1"))
+        ops += lease_ops(entry)
         await self.storage.transaction(ops, [Precondition(id_key(entry.id_hash), None)])
 
     async def destroy_ops(self, id_hash: str, entry: TokenEntry | None, parent_hash: str) -> list[TxnOp]:
@@ -111,6 +151,7 @@ class TokenRecords:
             accessor_hash = (await self.hasher()).accessor(entry.accessor)
             if accessor_hash is not None:
                 ops.append(TxnOp(accessor_key(accessor_hash), None))
+            ops += lease_ops(entry, delete=True)
         if parent_hash:
             ops.append(TxnOp(child_key(parent_hash, id_hash), None))
         return ops

@@ -34,6 +34,8 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
+from strongroom.core.leases.records import from_hex
+from strongroom.core.leases.schedule import DueIndex
 from strongroom.core.tokens.entry import REVOCATION_PENDING, SERVICE, TokenEntry, TokenSpec
 from strongroom.core.tokens.ids import new_accessor, new_token_id, same_hash
 from strongroom.core.tokens.policies import ROOT_POLICY, sanitize_policies
@@ -76,12 +78,19 @@ class TokenStore:
         self._random_bytes = random_bytes
         self._lock = asyncio.Lock()
         self.on_revoke: list[OnRevoke] = []
+        #: Expiring tokens by the minute they fall due (``due/`` in the store's view), read by ``expire_due``.
+        self._due = DueIndex(storage)
 
     def __repr__(self) -> str:
         return f"TokenStore({self._records.storage!r})"
 
     def now(self) -> float:
         return self._clock()
+
+    @property
+    def lease_storage(self) -> StorageBackend:
+        """The store's view, where the token lease index lives (``records.LEASE_PREFIX``)."""
+        return self._records.storage
 
     async def setup(self) -> None:
         """Create the salt if this store has none. Run it once where only one process runs (init)."""
@@ -451,7 +460,7 @@ class TokenStore:
             updated = await change(current)
             if updated is None:
                 return current
-            await self._records.replace(updated, guard)
+            await self._records.replace(updated, guard, current)
             return updated
 
         return await retry_on_conflict(attempt, random_bytes=self._random_bytes)
@@ -462,6 +471,38 @@ class TokenStore:
             for callback in self.on_revoke:
                 await callback(entry)
         await self._records.storage.transaction(await self._records.destroy_ops(id_hash, entry, parent_hash))
+
+    async def entry_by_hash(self, id_hash: str) -> TokenEntry | None:
+        """The stored entry of a token hash (alive or not), for the token's lease (``core.tokens.leases``)."""
+        return await self._records.read(id_hash)
+
+    async def revoke_hash(self, id_hash: str) -> bool:
+        """Revoke the token stored under ``id_hash`` with its subtree; False when there is none."""
+        async with self._lock:
+            if not await self._records.exists(id_hash):
+                return False
+            await self._revoke_tree_locked(id_hash)
+        return True
+
+    async def expire_due(self, limit: int) -> int:
+        """One tick of expiry for tokens: revoke (with their subtrees and leases) up to ``limit`` tokens
+        whose expiry index entry has come due. Answers how many index entries it looked at.
+
+        An entry found not yet expired (a renewal moved it meanwhile) or gone is left alone, and a
+        stale index entry whose token is gone is dropped.
+        """
+        now = self._clock()
+        keys = await self._due.due_keys(now, limit)
+        for key in keys:
+            id_hash = from_hex(key.rsplit("/", 1)[1])
+            entry = await self._records.read(id_hash)
+            if entry is None:
+                await self._records.storage.delete(key)
+                continue
+            if entry.is_expired(now) or entry.revoking:
+                async with self._lock:
+                    await self._revoke_tree_locked(id_hash)
+        return len(keys)
 
     async def revoke_all(self) -> int:
         """Revoke every token in the store with its subtree (a namespace being deleted); answers how many."""
