@@ -81,7 +81,7 @@ class DatabaseBackend(FrameworkBackend):
 
     def __init__(self, ctx: BackendContext, egress: EgressPolicy | None = None) -> None:
         super().__init__(ctx)
-        self.connections = Connections(egress or EgressPolicy())
+        self.connections = Connections(egress or EgressPolicy(), ctx.system.clock)
         self.static = StaticRoles(self)
 
     @property

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from strongroom.errors import InvalidRequest
 from strongroom.sdk.egress import EgressPolicy
+from strongroom.sdk.system import Clock
 
 from .config import PLUGIN_POSTGRES, PLUGINS, ConnectionConfig
 from .mysql import MySQL
@@ -18,17 +19,18 @@ from .plugin import DatabasePlugin
 from .postgres import Postgres
 
 
-def make_plugin(config: ConnectionConfig, egress: EgressPolicy) -> DatabasePlugin:
+def make_plugin(config: ConnectionConfig, egress: EgressPolicy, clock: Clock) -> DatabasePlugin:
     if config.plugin_name == PLUGIN_POSTGRES:
-        return Postgres(config, egress)
+        return Postgres(config, egress, clock)
     if config.plugin_name in PLUGINS:
-        return MySQL(config, egress)
+        return MySQL(config, egress, clock)
     raise InvalidRequest(f"plugin_name must be one of {', '.join(PLUGINS)}")
 
 
 class Connections:
-    def __init__(self, egress: EgressPolicy) -> None:
+    def __init__(self, egress: EgressPolicy, clock: Clock) -> None:
         self.egress = egress
+        self.clock = clock
         self._plugins: dict[str, tuple[bytes, DatabasePlugin]] = {}
 
     def __repr__(self) -> str:
@@ -39,7 +41,7 @@ class Connections:
         cached = self._plugins.get(config.name)
         if cached is not None and cached[0] == encoded:
             return cached[1]
-        plugin = make_plugin(config, self.egress)
+        plugin = make_plugin(config, self.egress, self.clock)
         if cached is not None:
             await cached[1].close()
         self._plugins[config.name] = (encoded, plugin)
@@ -55,6 +57,7 @@ class Connections:
         for name in list(self._plugins):
             await self.drop(name)
 
-    def open_connections(self, name: str) -> int:
+    def cached(self, name: str) -> DatabasePlugin | None:
+        """The plugin in use for connection ``name``, if one was made."""
         cached = self._plugins.get(name)
-        return cached[1].open_connections if cached is not None else 0
+        return cached[1] if cached is not None else None

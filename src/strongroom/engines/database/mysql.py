@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from typing import TypeVar
@@ -28,6 +29,7 @@ from pymysql.connections import Connection as MySQLConnection
 
 from strongroom.errors import InvalidRequest
 from strongroom.sdk.egress import EgressPolicy, resolve_checked
+from strongroom.sdk.system import Clock
 
 from .config import PLUGIN_MYSQL, ConnectionConfig
 from .plugin import CONNECT_TIMEOUT, DatabaseError, DatabasePlugin, scrub
@@ -57,13 +59,13 @@ def parse_dsn(url: str) -> tuple[str, str, str, int, str]:
 class MySQL(DatabasePlugin):
     """The ``mysql-*-database-plugin`` family against MySQL or MariaDB."""
 
-    def __init__(self, config: ConnectionConfig, policy: EgressPolicy) -> None:
+    def __init__(self, config: ConnectionConfig, policy: EgressPolicy, clock: Clock = time.time) -> None:
         super().__init__(config)
         self.policy = policy
         self.username_rules = MODERN if config.plugin_name == PLUGIN_MYSQL else LEGACY
         parse_dsn(config.connection_url)  # refuse a bad URL when the plugin is made, not on first use
         self.pool: Pool[Connection] = Pool(self._open, _close, _discard, _alive, size=config.max_open_connections,
-                                           max_idle=config.max_idle_seconds)
+                                           max_idle=config.max_idle_seconds, clock=clock)
 
     def _secrets(self, *extra: str) -> tuple[str, ...]:
         return (self.config.password, self.config.pending_password, *extra)

@@ -2,10 +2,11 @@
 
 At most ``size`` connections exist at once (``max_open_connections``): a caller
 beyond that waits for one to come back. A connection returned after an error is
-closed rather than reused (its session state is unknown). Idle connections are
+closed rather than reused (its session state is unknown). Connections are
 checked before reuse (a database that restarted leaves dead ones behind; they are
-closed and a new one opened) and closed after ``max_idle`` seconds by a timer, so a quiet engine holds nothing
-open on the database. ``close`` (config change, ``reset``, unmount) closes the
+closed and a new one opened) and closed after ``max_idle`` seconds idle by a
+timer (or :meth:`Pool.reap_idle`), so a quiet engine holds nothing open on the
+database. Idle time is measured on the engine's clock. ``close`` (config change, ``reset``, unmount) closes the
 idle ones at once and every busy one as it comes back.
 
 A pool belongs to one event loop: used from another (each ``asyncio.run`` in

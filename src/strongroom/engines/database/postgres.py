@@ -10,6 +10,7 @@ scrubbed of both).
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from psycopg.pq import TransactionStatus
 
 from strongroom.errors import InvalidRequest
 from strongroom.sdk.egress import EgressPolicy, resolve_checked
+from strongroom.sdk.system import Clock
 
 from .config import ConnectionConfig
 from .plugin import CONNECT_TIMEOUT, DatabaseError, DatabasePlugin, scrub
@@ -40,11 +42,11 @@ class Postgres(DatabasePlugin):
 
     username_rules = UsernameRules("v-{{display_name}}-{{role}}-{{random 20}}-{{unix_time}}", 8, 8, 63)
 
-    def __init__(self, config: ConnectionConfig, policy: EgressPolicy) -> None:
+    def __init__(self, config: ConnectionConfig, policy: EgressPolicy, clock: Clock = time.time) -> None:
         super().__init__(config)
         self.policy = policy
         self.pool: Pool[Connection] = Pool(self._open, _close, _discard, _alive, size=config.max_open_connections,
-                                           max_idle=config.max_idle_seconds)
+                                           max_idle=config.max_idle_seconds, clock=clock)
 
     def _target(self, password: str) -> tuple[str, str, int]:
         """(rendered URL, host, port); InvalidRequest for a URL that is not a PostgreSQL URL with a host."""

@@ -150,8 +150,8 @@ def ensure_mysql_fixture_table() -> None:
                     "WHERE NOT EXISTS (SELECT 1 FROM db_engine_fixture)")
 
 
-def my_login(username: str, password: str) -> pymysql.connections.Connection[Any]:
-    return pymysql.connect(host="127.0.0.1", port=3306, user=username, password=password, database="test",
+def my_login(username: str, password: str, database: str | None = "test") -> pymysql.connections.Connection[Any]:
+    return pymysql.connect(host="127.0.0.1", port=3306, user=username, password=password, database=database,
                            autocommit=True, connect_timeout=5)
 
 
