@@ -51,6 +51,21 @@ def test_entities_are_created_read_updated_listed_and_deleted(root: hvac.Client)
         identity.read_entity_by_name(other["name"])
 
 
+def test_entities_are_merged(root: hvac.Client, userpass: tuple[str, str]) -> None:
+    identity = root.secrets.identity
+    _, accessor = userpass
+    target = identity.create_or_update_entity(name=unique("entity"))["data"]
+    source = identity.create_or_update_entity(name=unique("entity"))["data"]
+    alias = identity.create_or_update_entity_alias("hal", source["id"], accessor)["data"]
+    identity.merge_entities(from_entity_ids=[source["id"]], to_entity_id=target["id"])
+    merged = identity.read_entity(target["id"])["data"]
+    assert [a["id"] for a in merged["aliases"]] == [alias["id"]]
+    assert merged["merged_entity_ids"] == [source["id"]]
+    assert identity.read_entity_alias(alias["id"])["data"]["canonical_id"] == target["id"]
+    with pytest.raises(hvac.exceptions.InvalidPath):
+        identity.read_entity(source["id"])
+
+
 def test_a_name_in_use_is_refused(root: hvac.Client) -> None:
     identity = root.secrets.identity
     first = identity.create_or_update_entity(name=unique("entity"))["data"]

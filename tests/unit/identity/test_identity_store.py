@@ -221,3 +221,33 @@ def test_a_disabled_or_deleted_entity_resolves_so(tmp_path: Path) -> None:
         assert await found[0].resolve("../../sys/token/x") is None
 
     run(tmp_path / "s.db", test)
+
+
+def test_merging_moves_aliases_and_memberships_and_deletes_the_sources(tmp_path: Path) -> None:
+    async def test(found: list[IdentityStore]) -> None:
+        target = await found[0].login(K8S, "uid-t", {}, None)
+        source = await found[1].login(JWT, "carol", {}, None)
+        clashing = await found[0].login(K8S, "uid-c", {}, None)
+        group, _ = await found[0].write_group(None, GroupChanges(name="g", member_entity_ids=[source.id]))
+        await found[1].merge_entities([source.id], target.id, [])
+        merged = await found[0].entity(target.id)
+        assert merged is not None
+        assert sorted(a.name for a in merged.aliases) == ["carol", "uid-t"]
+        assert merged.merged_entity_ids == [source.id]
+        assert await found[0].entity(source.id) is None
+        assert (await found[1].login(JWT, "carol", {}, None)).id == target.id
+        assert found[0].group(group.id).member_entity_ids == [target.id]  # type: ignore[union-attr]
+        with pytest.raises(InvalidRequest, match="conflicting mount accessors"):
+            await found[0].merge_entities([clashing.id], target.id, [])
+        keep = clashing.aliases[0].id
+        await found[0].merge_entities([clashing.id], target.id, [keep])
+        kept = await found[1].entity(target.id)
+        assert kept is not None
+        assert sorted(a.name for a in kept.aliases) == ["carol", "uid-c"]
+        assert await found[1].alias_by_name(K8S, "uid-t") is None
+        with pytest.raises(InvalidRequest, match="should not be present"):
+            await found[0].merge_entities([target.id], target.id, [])
+        with pytest.raises(InvalidRequest, match="merge from is invalid"):
+            await found[0].merge_entities([source.id], target.id, [])
+
+    run(tmp_path / "s.db", test)

@@ -59,6 +59,12 @@ _GROUP_FIELDS = {
     "member_entity_ids": Field(T.STRING_LIST, None, "Entities in the group."),
     "member_group_ids": Field(T.STRING_LIST, None, "Groups in the group."),
 }
+_MERGE_FIELDS = {
+    "from_entity_ids": Field(T.STRING_LIST, [], "Entities to merge into to_entity_id (deleted afterwards)."),
+    "to_entity_id": Field(T.STRING, "", "The entity that receives the aliases."),
+    "force": Field(T.BOOL, False, "Not supported: name the aliases to keep instead."),
+    "conflicting_alias_ids_to_keep": Field(T.STRING_LIST, [], "Of two aliases on one mount, the ones to keep."),
+}
 _LOOKUP_FIELDS = {
     "id": Field(T.STRING, ""),
     "name": Field(T.STRING, ""),
@@ -92,6 +98,7 @@ class IdentityBackend(FrameworkBackend):
         name = r"(?P<name>[^/]+)"
         return [
             Path("entity/?", {U: self._entity_write}, _ENTITY_FIELDS),
+            Path("entity/merge", {U: self._entity_merge}, _MERGE_FIELDS),
             Path("entity/id/?", {L: self._entity_list_ids}),
             Path(f"entity/id/{ident}", {R: self._entity_read, U: self._entity_write, D: self._entity_delete},
                  _ENTITY_FIELDS),
@@ -155,6 +162,15 @@ class IdentityBackend(FrameworkBackend):
         entity = await self.store.entity_by_name(f.get("name"))
         if entity is not None:
             await self.store.delete_entity(entity.id)
+
+    async def _entity_merge(self, req: Request, f: FieldData) -> None:
+        if f.get("force"):
+            raise InvalidRequest("'force' is not supported: name the aliases to keep in "
+                                 "'conflicting_alias_ids_to_keep'")
+        if not f.get("to_entity_id"):
+            raise InvalidRequest("'to_entity_id' is missing")
+        await self.store.merge_entities(f.get("from_entity_ids"), f.get("to_entity_id"),
+                                        f.get("conflicting_alias_ids_to_keep"))
 
     async def _entity_list_ids(self, req: Request, f: FieldData) -> Response:
         entities = await self.store.entities()

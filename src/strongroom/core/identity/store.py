@@ -256,21 +256,79 @@ class IdentityStore:
         await self._remove_member(entity_id)
 
     async def _remove_member(self, entity_id: str) -> None:
-        holding = [g.id for g in self._groups.values() if entity_id in g.member_entity_ids]
+        await self._replace_member({entity_id}, None)
+
+    async def _replace_member(self, old_ids: set[str], new_id: str | None) -> None:
+        """Groups naming any of ``old_ids`` as a member name ``new_id`` instead (or nothing)."""
+        holding = [g.id for g in self._groups.values() if old_ids & set(g.member_entity_ids)]
         for group_id in holding:
 
             async def attempt(group_id: str = group_id) -> None:
                 txn = Txn(self._reads)
                 group = await _read_group(txn, group_id)
-                if group is None or entity_id not in group.member_entity_ids:
+                if group is None or not old_ids & set(group.member_entity_ids):
                     return
-                group.member_entity_ids = [m for m in group.member_entity_ids if m != entity_id]
+                members = [new_id if m in old_ids else m for m in group.member_entity_ids]
+                group.member_entity_ids = list(dict.fromkeys(m for m in members if m is not None))
                 await txn.put(keys.group(group.id), to_json(group))
                 await txn.commit()
 
             await self._retrying(attempt)
         if holding:
             await self._groups_changed()
+
+    async def merge_entities(self, from_ids: list[str], to_id: str, keep_alias_ids: list[str]) -> None:
+        """Move the aliases (and group memberships) of ``from_ids`` onto ``to_id``, then delete them.
+
+        Two aliases on one mount cannot share an entity: such a conflict is refused unless
+        ``keep_alias_ids`` names which of the two survives (the other is deleted). Policies
+        and metadata of the merged entities are not carried over (set them on the target).
+        """
+        if not from_ids:
+            raise InvalidRequest("'from_entity_ids' is missing")
+        if to_id in from_ids:
+            raise InvalidRequest("to_entity_id should not be present in from_entity_ids")
+
+        async def attempt() -> None:
+            txn = Txn(self._reads)
+            target = await _read_entity(txn, to_id)
+            if target is None:
+                raise InvalidRequest("entity id to merge to is invalid")
+            now = self._clock()
+            for from_id in dict.fromkeys(from_ids):
+                source = await _read_entity(txn, from_id)
+                if source is None:
+                    raise InvalidRequest(f"entity id to merge from is invalid: {from_id!r}")
+                for alias in source.aliases:
+                    clash = target.alias_on_mount(alias.mount_accessor)
+                    if clash is not None and alias.id in keep_alias_ids:
+                        target.aliases.remove(clash)
+                        await _drop_alias_keys(txn, clash)
+                    elif clash is not None and clash.id in keep_alias_ids:
+                        await _drop_alias_keys(txn, alias)
+                        continue
+                    elif clash is not None:
+                        raise InvalidRequest("conflicting mount accessors in following alias IDs: "
+                                             f"{clash.id}, {alias.id}; name the one to keep in "
+                                             "'conflicting_alias_ids_to_keep'")
+                    alias.canonical_id = target.id
+                    alias.merged_from_canonical_ids.append(source.id)
+                    alias.last_update_time = now
+                    target.aliases.append(alias)
+                    await txn.put(keys.alias(alias.mount_accessor, alias.name),
+                                  {"id": alias.id, "entity_id": target.id})
+                    await txn.put(keys.alias_id(alias.id), target.id)
+                for accessor, group_ids in source.external_group_ids.items():
+                    target.external_group_ids.setdefault(accessor, group_ids)
+                target.merged_entity_ids.extend([source.id, *source.merged_entity_ids])
+                await txn.delete(keys.entity(source.id))
+                await txn.delete(keys.entity_name(source.name))
+            target.last_update_time = now
+            await txn.put(keys.entity(target.id), to_json(target))
+            await txn.commit()
+
+        await self._retrying(attempt)
+        await self._replace_member(set(from_ids), to_id)
 
     # -- entity aliases --------------------------------------------------------------------
 
@@ -675,6 +733,11 @@ async def _read_group(txn: Txn, group_id: str) -> Group | None:
         return None
     body = await txn.read(keys.group(group_id))
     return None if body is None else group_from_json(body)
+
+
+async def _drop_alias_keys(txn: Txn, alias: EntityAlias) -> None:
+    await txn.delete(keys.alias(alias.mount_accessor, alias.name))
+    await txn.delete(keys.alias_id(alias.id))
 
 
 async def _claim(txn: Txn, key: str, record_id: str, in_use: str) -> None:
