@@ -114,6 +114,8 @@ async def migrate(
     config_blob, config_version = await physical.get_with_version(SEAL_CONFIG_PATH)
     if config_blob is None or SealConfig.from_json(config_blob) != config:
         raise InvalidRequest("the seal configuration changed during the migration; start again")
+    log.warning("seal migration from %s to %s: checking the keys given against the old seal",
+                migration.from_type, migration.to_type)
     root_key, wrap_version, recovery_key = await _open_old(physical, migration, config, shares)
     threshold, total = migration.quorum(config)
     log.warning("seal migration from %s to %s: keys checked, writing them for the new seal",
