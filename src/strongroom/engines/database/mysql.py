@@ -194,7 +194,7 @@ class MySQL(DatabasePlugin):
             await self._statements(statements, values, "root rotation failed", password)
             return
         try:
-            await self._run(lambda conn: _execute(conn, "ALTER USER CURRENT_USER() IDENTIFIED BY %s", (password,)))
+            await self._run(lambda conn: _set_own_password(conn, password))
         except pymysql.MySQLError as exc:
             raise DatabaseError(f"root rotation failed: {scrub(str(exc), self._secrets(password))}") from None
 
@@ -209,6 +209,16 @@ class MySQL(DatabasePlugin):
 def _execute(conn: Connection, statement: str, args: tuple[object, ...] | None = None) -> None:
     with conn.cursor() as cur:
         cur.execute(statement, args)
+
+
+def _set_own_password(conn: Connection, password: str) -> None:
+    # The account by name: MariaDB accepts ``ALTER USER CURRENT_USER()`` but leaves the password as it was.
+    with conn.cursor() as cur:
+        cur.execute("SELECT CURRENT_USER()")
+        row = cur.fetchone()
+    assert row is not None
+    user, _, host = str(row[0]).rpartition("@")
+    _execute(conn, "ALTER USER %s@%s IDENTIFIED BY %s", (user, host, password))
 
 
 def _hosts(conn: Connection, username: str) -> list[str]:
