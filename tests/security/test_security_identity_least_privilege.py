@@ -81,6 +81,7 @@ def tenants(server: tuple[ServerProcess, str], cluster: Cluster) -> Iterator[dic
         assert auth["entity_id"]
         apis[team] = Api(process.address, auth["client_token"])
         apis[team + "-accessor"] = auth["accessor"]
+        apis[team + "-entity"] = auth["entity_id"]
     yield apis
     for api in apis.values():
         if isinstance(api, Api):
@@ -154,3 +155,44 @@ def test_the_two_workloads_have_two_entities_with_their_namespace_in_the_alias(t
         assert alias["mount_path"] == "auth/kubernetes/"
         namespaces.add(alias["metadata"]["service_account_namespace"])
     assert namespaces == {"team-a", "team-b"}
+
+
+def test_a_recreated_service_account_does_not_inherit_the_old_identity(
+    server: tuple[ServerProcess, str], cluster: Cluster, tenants: dict[str, object]
+) -> None:
+    # Same namespace and name, new UID (the account was deleted and created again): a new entity.
+    anonymous = Api(server[0].address, "")
+    login = anonymous("POST", "auth/kubernetes/login",
+                      {"role": "app", "jwt": cluster.token(namespace="team-a", name="app", uid="uid-recreated")})
+    anonymous.http.close()
+    assert login.status_code == 200, login.text
+    assert login.json()["auth"]["entity_id"] != tenants["team-a-entity"]
+
+
+def test_metadata_holding_path_syntax_never_walks_out_of_a_templated_path(tenants: dict[str, object]) -> None:
+    root = _api(tenants, "root")
+    policy = 'path "secret/data/{{identity.entity.metadata.team}}/*" { capabilities = ["read"] }'
+    assert root("PUT", "sys/policies/acl/by-team", {"policy": policy}).status_code == 204
+    entity = root("POST", "identity/entity", {"name": "tricky", "policies": ["by-team"]}).json()["data"]
+    # The entity's token comes from a login through an alias made for it on a userpass mount.
+    assert root("POST", "sys/auth/up-tricky", {"type": "userpass"}).status_code == 204
+    accessor = root("GET", "sys/auth").json()["data"]["up-tricky/"]["accessor"]
+    root("POST", "identity/entity-alias", {"name": "tricky", "mount_accessor": accessor,
+                                           "canonical_id": entity["id"]})
+    root("POST", "auth/up-tricky/users/tricky", {"password": "pw"})
+    address = f"{root.http.base_url.scheme}://{root.http.base_url.netloc.decode()}"
+    anonymous = Api(address, "")
+    login = anonymous("POST", "auth/up-tricky/login/tricky", {"password": "pw"}).json()["auth"]
+    anonymous.http.close()
+    assert login["entity_id"] == entity["id"]
+    user = Api(address, login["client_token"])
+    try:
+        for value in ("team-a/..", "team-b/db", "*", "+", "team-a/*", "..", "", "team-\u200ba"):
+            root("POST", f"identity/entity/id/{entity['id']}", {"metadata": {"team": value}})
+            for path in ("secret/data/team-a/db", "secret/data/team-b/db", "secret/data/x/y"):
+                assert user("GET", path).status_code == 403, (value, path)
+        root("POST", f"identity/entity/id/{entity['id']}", {"metadata": {"team": "team-b"}})
+        assert user("GET", "secret/data/team-b/db").status_code == 200
+        assert user("GET", "secret/data/team-a/db").status_code == 403
+    finally:
+        user.http.close()
