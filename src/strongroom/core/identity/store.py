@@ -205,23 +205,16 @@ class IdentityStore:
 
         async def attempt() -> tuple[Entity, bool]:
             txn = Txn(self._reads)
-            entity: Entity | None = None
-            if entity_id is not None:
-                entity = await _read_entity(txn, entity_id)
-                if entity is None:
-                    raise InvalidRequest("entity not found from id")
-            elif changes.name is not None:
-                found = await txn.read(keys.entity_name(changes.name))
-                entity = None if found is None else await _read_entity(txn, str(found))
+            entity = await _find(txn, entity_id, name=changes.name, name_key=keys.entity_name,
+                                read=_read_entity, what="entity")
             now = self._clock()
             created = entity is None
             if entity is None:
                 entity = self._fresh_entity(now)
                 entity.name = changes.name or entity.name
                 await _claim(txn, keys.entity_name(entity.name), entity.id, "entity name is already in use")
-            elif changes.name is not None and changes.name.lower() != entity.name.lower():
-                await txn.delete(keys.entity_name(entity.name))
-                await _claim(txn, keys.entity_name(changes.name), entity.id, "entity name is already in use")
+            else:
+                await _rename(txn, keys.entity_name, entity.name, changes.name, record_id=entity.id, what="entity")
             if changes.name is not None:
                 entity.name = changes.name
             if changes.metadata is not None:
@@ -554,14 +547,8 @@ class IdentityStore:
     async def write_group(self, group_id: str | None, changes: GroupChanges) -> tuple[Group, bool]:
         async def attempt() -> tuple[Group, bool]:
             txn = Txn(self._reads)
-            group: Group | None = None
-            if group_id is not None:
-                group = await _read_group(txn, group_id)
-                if group is None:
-                    raise InvalidRequest("group not found from id")
-            elif changes.name is not None:
-                found = await txn.read(keys.group_name(changes.name))
-                group = None if found is None else await _read_group(txn, str(found))
+            group = await _find(txn, group_id, name=changes.name, name_key=keys.group_name,
+                               read=_read_group, what="group")
             now = self._clock()
             created = group is None
             if group is None:
@@ -571,9 +558,8 @@ class IdentityStore:
                 await _claim(txn, keys.group_name(group.name), group.id, "group name is already in use")
             elif changes.type is not None and changes.type != group.type:
                 raise InvalidRequest("group type cannot be changed")
-            elif changes.name is not None and changes.name.lower() != group.name.lower():
-                await txn.delete(keys.group_name(group.name))
-                await _claim(txn, keys.group_name(changes.name), group.id, "group name is already in use")
+            else:
+                await _rename(txn, keys.group_name, group.name, changes.name, record_id=group.id, what="group")
             if group.type not in GROUP_TYPES:
                 raise InvalidRequest("invalid group type: use 'internal' or 'external'")
             if changes.name is not None:
@@ -738,6 +724,38 @@ async def _read_group(txn: Txn, group_id: str) -> Group | None:
 async def _drop_alias_keys(txn: Txn, alias: EntityAlias) -> None:
     await txn.delete(keys.alias(alias.mount_accessor, alias.name))
     await txn.delete(keys.alias_id(alias.id))
+
+
+R = TypeVar("R")
+
+
+async def _find(
+    txn: Txn,
+    record_id: str | None,
+    *,
+    name: str | None,
+    name_key: Callable[[str], str],
+    read: Callable[[Txn, str], Awaitable[R | None]],
+    what: str,
+) -> R | None:
+    """The record a write names: by id (which must exist), else by name (None: a new one)."""
+    if record_id is not None:
+        found = await read(txn, record_id)
+        if found is None:
+            raise InvalidRequest(f"{what} not found from id")
+        return found
+    pointer = None if name is None else await txn.read(name_key(name))
+    return None if pointer is None else await read(txn, str(pointer))
+
+
+async def _rename(
+    txn: Txn, name_key: Callable[[str], str], old: str, new: str | None, *, record_id: str, what: str
+) -> None:
+    """Move a record's name index entry when its name changes (other than in case)."""
+    if new is None or new.lower() == old.lower():
+        return
+    await txn.delete(name_key(old))
+    await _claim(txn, name_key(new), record_id, f"{what} name is already in use")
 
 
 async def _claim(txn: Txn, key: str, record_id: str, in_use: str) -> None:
