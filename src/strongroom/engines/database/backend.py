@@ -18,13 +18,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from strongroom.errors import InvalidRequest, NotFound
+from strongroom.errors import InvalidRequest, NotFound, StrongroomError
 from strongroom.sdk.egress import EgressPolicy
 from strongroom.sdk.fields import Field, FieldData
 from strongroom.sdk.fields import FieldType as T
 from strongroom.sdk.framework import FrameworkBackend, Path
 from strongroom.sdk.logical import BackendContext, LeaseOptions, Operation, Request, Response, SecretLease
-from strongroom.sdk.scheduling import Job, JobScheduler
+from strongroom.sdk.scheduling import Job, JobScheduler, RotationOutcome
 from strongroom.sdk.storage import Precondition, TxnOp, retry_on_conflict
 
 from .config import PLUGINS, ConnectionConfig, RoleConfig
@@ -288,12 +288,34 @@ class DatabaseBackend(FrameworkBackend):
     # -- scheduled jobs --------------------------------------------------------------------------
 
     async def run_job(self, job: Job) -> float | None:
-        """A scheduled rotation: a static role's password or a connection's root password."""
+        """A scheduled rotation: a static role's password or a connection's root password.
+
+        Every attempt is reported to the scheduler's metrics and alerts (never a
+        password: a Strongroom error's scrubbed message, or a foreign error's class name).
+        A failure raises, so the scheduler retries the same due time with backoff.
+        """
         kind, name = job.payload.get("type"), str(job.payload.get("name", ""))
-        if kind == "static-role":
-            return await self.static.run_job(job, name)
-        if kind != "root":
+        if kind not in ("static-role", "root"):
             return None
+        subject = ("static-roles/" if kind == "static-role" else "config/") + name
+        outcome_kind = "database-static-role" if kind == "static-role" else "database-root"
+        try:
+            if kind == "static-role":
+                next_due = await self.static.run_job(job, name)
+            else:
+                next_due = await self._run_root_job(job, name)
+        except Exception as exc:
+            error = exc.message if isinstance(exc, StrongroomError) else type(exc).__name__
+            self._report(RotationOutcome(outcome_kind, subject, False, job.attempt + 1, error[:200]))
+            raise
+        self._report(RotationOutcome(outcome_kind, subject, True))
+        return next_due
+
+    def _report(self, outcome: RotationOutcome) -> None:
+        if self.scheduler is not None:
+            self.scheduler.report_rotation(outcome)
+
+    async def _run_root_job(self, job: Job, name: str) -> float | None:
         config = await self.config(name)
         if config is None or not config.root_rotation.automatic:
             return None

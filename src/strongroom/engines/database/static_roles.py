@@ -193,7 +193,7 @@ class StaticRoles:
         """Rotate the role's password (see the module docstring); ``due`` 0 for an on-demand rotation."""
         storage = self.backend.ctx.storage
         random_bytes = self.backend.ctx.system.random_bytes
-        new_password = ""
+        served_before: list[float] = []
 
         async def mark() -> StaticRole | None:
             raw, version = await storage.get_with_version(STATIC + name)
@@ -205,7 +205,8 @@ class StaticRoles:
                     return None  # this due time was served already
                 return role  # finish the rotation a crash left pending, with its password
             config = await self.backend.usable_config(role.db_name, role.name)
-            password = new_password or await self.backend.generate_password(config)
+            password = await self.backend.generate_password(config)
+            served_before[:] = [role.rotation_due]
             marked = replace(role, pending_password=password, rotation_due=due or role.rotation_due)
             await storage.transaction([TxnOp(STATIC + name, marked.encode())], [Precondition(STATIC + name, version)])
             return marked
@@ -218,11 +219,13 @@ class StaticRoles:
         try:
             await (await self.backend.plugin(config)).set_password(role.username, password, role.rotation_statements)
         except Exception:
-            await self._settle(name, password, done=False)
+            # Not served after all: the retry of this due time must rotate, not skip.
+            await self._settle(name, password, done=False,
+                               rotation_due=served_before[0] if served_before else 0.0)
             raise
         await self._settle(name, password, done=True)
 
-    async def _settle(self, name: str, password: str, *, done: bool) -> None:
+    async def _settle(self, name: str, password: str, *, done: bool, rotation_due: float = 0.0) -> None:
         storage = self.backend.ctx.storage
         now = self.backend.ctx.system.clock()
 
@@ -234,7 +237,7 @@ class StaticRoles:
             if role.pending_password != password:
                 return  # a later rotation took over
             settled = (replace(role, password=password, pending_password="", last_vault_rotation=now)
-                       if done else replace(role, pending_password=""))
+                       if done else replace(role, pending_password="", rotation_due=rotation_due))
             await storage.transaction([TxnOp(STATIC + name, settled.encode())], [Precondition(STATIC + name, version)])
 
         await retry_on_conflict(attempt, random_bytes=self.backend.ctx.system.random_bytes)
