@@ -9,10 +9,13 @@ fails as an unreachable database would.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+
+from tests.support.inprocess import InProcessServer
 
 from strongroom.core.leases import ExpirationManager, LeaseConfig
 from strongroom.sdk.fields import Field, FieldData
@@ -119,3 +122,18 @@ async def issue(s: Setup, name: str = "web", *, ttl: int = 0, max_ttl: int = 0, 
     terms = LeaseOptions(ttl=ttl, max_ttl=max_ttl, renewable=renewable, internal={"username": name})
     entry = await s.manager.register(MOUNT, f"creds/{name}", terms, s.system, token_hash)
     return entry.lease_id
+
+
+@contextlib.contextmanager
+def leasing_server() -> Iterator[tuple[InProcessServer, Target, ManualClock]]:
+    """An in-process server on a ManualClock with the fake leasing engine mounted at ``fake/``."""
+    clock = ManualClock()
+    srv = InProcessServer(clock=clock)
+    target = Target()
+    srv.core.registry.secrets["leasetest"] = factory(target)
+    srv.init_and_unseal()
+    assert srv.request("POST", "sys/mounts/fake", json={"type": "leasetest"}).status_code == 204
+    try:
+        yield srv, target, clock
+    finally:
+        srv.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from leases_harness import Target, factory
+from leases_harness import Target, leasing_server
 from tests.support.inprocess import InProcessServer
 
 from strongroom.sdk.system import ManualClock
@@ -13,14 +13,8 @@ from strongroom.sdk.system import ManualClock
 
 @pytest.fixture
 def server() -> Iterator[tuple[InProcessServer, Target, ManualClock]]:
-    clock = ManualClock()
-    srv = InProcessServer(clock=clock)
-    target = Target()
-    srv.core.registry.secrets["leasetest"] = factory(target)
-    srv.init_and_unseal()
-    assert srv.request("POST", "sys/mounts/fake", json={"type": "leasetest"}).status_code == 204
-    yield srv, target, clock
-    srv.close()
+    with leasing_server() as started:
+        yield started
 
 
 def test_a_leased_secret_answers_with_lease_id_duration_and_renewable(server: tuple[InProcessServer, Target,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from leases_harness import Target, factory
+from leases_harness import Target, leasing_server
 from tests.support.inprocess import InProcessServer
 
 from strongroom.sdk.system import ManualClock
@@ -17,14 +17,8 @@ Server = tuple[InProcessServer, Target, ManualClock]
 
 @pytest.fixture
 def server() -> Iterator[Server]:
-    clock = ManualClock()
-    srv = InProcessServer(clock=clock)
-    target = Target()
-    srv.core.registry.secrets["leasetest"] = factory(target)
-    srv.init_and_unseal()
-    assert srv.request("POST", "sys/mounts/fake", json={"type": "leasetest"}).status_code == 204
-    yield srv, target, clock
-    srv.close()
+    with leasing_server() as started:
+        yield started
 
 
 def create(srv: InProcessServer, token: str | None = None, **body: object) -> dict[str, str]:
