@@ -6,8 +6,20 @@ from collections.abc import Iterator
 from typing import Any
 
 import psycopg
+import pymysql
 import pytest
-from db_harness import CREATE_READER, PG_URL, ensure_fixture_table, login, role_exists
+from db_harness import (
+    CREATE_READER,
+    MYSQL_READER,
+    MYSQL_URL,
+    PG_URL,
+    ensure_fixture_table,
+    ensure_mysql_fixture_table,
+    login,
+    my_login,
+    my_user_exists,
+    role_exists,
+)
 from tests.support.inprocess import InProcessServer
 
 
@@ -75,3 +87,43 @@ def test_a_role_not_in_allowed_roles_answers_400(server: InProcessServer) -> Non
     resp = server.request("GET", "database/creds/writer")
     assert resp.status_code == 400
     assert "not allowed" in resp.text
+
+
+UNSATISFIABLE = 'length = 4\nrule "charset" {\n  charset = "abc"\n  min-chars = 5\n}\n'
+QUOTES = 'length = 12\nrule "charset" {\n  charset = "\'\\""\n}\n'
+
+
+def test_password_policies_that_cannot_be_satisfied_or_used_in_sql_are_400s(server: InProcessServer) -> None:
+    refused = server.request("PUT", "sys/policies/password/impossible", json={"policy": UNSATISFIABLE})
+    assert refused.status_code == 400
+    assert "invalid password policy" in refused.text
+    server.request("POST", "database/config/pg", json={"password_policy": "impossible"})
+    missing = server.request("GET", "database/creds/reader")
+    assert missing.status_code == 400
+    assert "password_policy 'impossible' does not exist" in missing.text
+    stored = server.request("PUT", "sys/policies/password/quotes", json={"policy": QUOTES})
+    assert stored.status_code == 204, stored.text
+    server.request("POST", "database/config/pg", json={"password_policy": "quotes"})
+    unsafe = server.request("GET", "database/creds/reader")
+    assert unsafe.status_code == 400
+    assert "cannot be placed in SQL statements" in unsafe.text
+
+
+def test_mariadb_creds_die_with_their_parent_token_and_their_sessions_are_killed(server: InProcessServer) -> None:
+    ensure_mysql_fixture_table()
+    ok = server.request("POST", "database/config/my", json={
+        "plugin_name": "mysql-database-plugin", "connection_url": MYSQL_URL, "username": "root", "password": "",
+        "allowed_roles": "*"})
+    assert ok.status_code == 204, ok.text
+    ok = server.request("POST", "database/roles/my-reader", json={"db_name": "my",
+                                                                 "creation_statements": MYSQL_READER})
+    assert ok.status_code == 204, ok.text
+    child = server.request("POST", "auth/token/create", json={"policies": ["root"]}).json()["auth"]["client_token"]
+    body = server.request("GET", "database/creds/my-reader", token=child).json()
+    session = my_login(body["data"]["username"], body["data"]["password"])
+    assert server.request("POST", "auth/token/revoke", json={"token": child}).status_code == 204
+    assert not my_user_exists(body["data"]["username"])
+    with pytest.raises(pymysql.err.OperationalError):
+        session.cursor().execute("SELECT 1")
+    with pytest.raises(pymysql.err.OperationalError, match="Access denied"):
+        my_login(body["data"]["username"], body["data"]["password"])
