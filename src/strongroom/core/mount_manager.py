@@ -169,7 +169,11 @@ class MountManager:
             scheduler=self.core.scheduler.for_mount(entry.uuid, entry.route_prefix),
             event_sink=self.core.event_publisher.publish,
             event_origin=EventOrigin(
-                mount_path=entry.route_prefix, mount_accessor=entry.accessor, plugin=entry.type, mount_class=entry.kind
+                mount_path=entry.route_prefix,
+                mount_accessor=entry.accessor,
+                plugin=entry.type,
+                mount_class=entry.kind,
+                namespace=self.scope.path,
             ),
         )
         ctx = BackendContext(

@@ -25,6 +25,8 @@ class EventOrigin:
     mount_accessor: str
     plugin: str
     mount_class: str = "secret"
+    #: The namespace path of the mount ('' for the root namespace), e.g. ``team-a/``.
+    namespace: str = ""
 
 
 #: ``(origin, event_type, path, metadata)`` -> None. Must not block or raise.

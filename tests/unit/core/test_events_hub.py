@@ -134,3 +134,19 @@ def test_filter_expressions() -> None:
     for bad in ("data_path", "a == ", "a ~ b", "a == b and", "a == b xor c == d", 'a == "x'):
         with pytest.raises(InvalidRequest):
             parse_filter(bad)
+
+
+def test_a_subscriber_sees_only_its_namespace_events(server: InProcessServer) -> None:
+    assert server.request("POST", "sys/namespaces/team-a").status_code in (200, 204)
+    in_team = {"X-Vault-Namespace": "team-a"}
+    enabled = server.request("POST", "sys/mounts/secret", json={"type": "kv", "options": {"version": "2"}},
+                             headers=in_team)
+    assert enabled.status_code == 204, enabled.text
+    sub = subscribe(server, "kv-v2/data-write")
+    # The same path in another namespace is another secret: the root subscriber must not hear of it.
+    assert server.request("POST", "secret/data/app", json={"data": {"a": "1"}}, headers=in_team).status_code == 200
+    assert server.request("POST", "secret/data/app", json={"data": {"a": "2"}}).status_code == 200
+    (event,) = collect(server, sub, 1)
+    assert event["data"]["namespace"] == ""
+    assert event["data"]["event"]["metadata"]["current_version"] == "1"
+    assert sub.queue.empty()

@@ -39,6 +39,7 @@ def envelope(
         "data": {
             "event": {"id": event_id, "metadata": meta},
             "event_type": event_type,
+            "namespace": origin.namespace,
             "plugin_info": {
                 "mount_class": origin.mount_class,
                 "mount_accessor": origin.mount_accessor,

@@ -47,8 +47,12 @@ class EventFilter:
     path_prefix: str = ""
     #: The parsed ``filter`` parameter (``strongroom.core.events.filter_expr``).
     expression: FilterExpr = ()
+    #: Only events of mounts in this namespace ('' the root): paths of other namespaces mean other things.
+    namespace: str = ""
 
     def matches(self, event: dict[str, Any]) -> bool:
+        if event["data"].get("namespace", "") != self.namespace:
+            return False
         if not fnmatchcase(event_type_of(event), self.event_type):
             return False
         if self.path_prefix and not event_path(event).startswith(self.path_prefix):
