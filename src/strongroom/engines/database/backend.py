@@ -260,6 +260,8 @@ class DatabaseBackend(FrameworkBackend):
             await self._settle_root(name, password, done=False)
             raise
         await self._settle_root(name, password, done=True)
+        self.ctx.system.publish_event("database/root-rotate", f"{self.ctx.mount_point}config/{name}",
+                                      {"name": name, "username": before.username})
 
     async def _settle_root(self, name: str, password: str, *, done: bool) -> None:
         storage = self.ctx.storage

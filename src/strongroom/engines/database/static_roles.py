@@ -224,6 +224,9 @@ class StaticRoles:
                                rotation_due=served_before[0] if served_before else 0.0)
             raise
         await self._settle(name, password, done=True)
+        ctx = self.backend.ctx
+        ctx.system.publish_event("database/static-rotate", f"{ctx.mount_point}static-creds/{name}",
+                                 {"name": name, "username": role.username, "db_name": role.db_name})
 
     async def _settle(self, name: str, password: str, *, done: bool, rotation_due: float = 0.0) -> None:
         storage = self.backend.ctx.storage

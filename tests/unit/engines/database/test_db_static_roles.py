@@ -254,3 +254,18 @@ def test_postgresql_static_role_rotation_changes_the_stored_verifier() -> None:
     assert second != first
     assert not scram_matches("sr_static_pg", first)
     assert scram_matches("sr_static_pg", second)
+
+
+def test_rotations_publish_events_without_the_password() -> None:
+    from strongroom.sdk.events import EventOrigin
+
+    db = make_db()
+    seen: list[tuple[str, str, dict[str, Any]]] = []
+    db.system.event_origin = EventOrigin("database/", "database_1", "database")
+    db.system.event_sink = lambda origin, kind, path, meta: seen.append((kind, path, dict(meta)))
+    mysql_static(db)
+    run(db.call(Operation.UPDATE, "rotate-role/app"))
+    password = static_creds(db)["password"]
+    assert [(kind, path) for kind, path, _ in seen] == [("database/static-rotate", "database/static-creds/app")]
+    assert seen[0][2] == {"name": "app", "username": USER, "db_name": "my"}
+    assert password not in repr(seen)
