@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import replace
 from typing import Any
 
@@ -25,9 +26,8 @@ from strongroom.sdk.fields import FieldType as T
 from strongroom.sdk.framework import FrameworkBackend, Path
 from strongroom.sdk.logical import BackendContext, LeaseOptions, Operation, Request, Response, SecretLease
 from strongroom.sdk.scheduling import Job, JobScheduler, RotationOutcome
-from strongroom.sdk.storage import Precondition, TxnOp, retry_on_conflict
 
-from .config import PLUGINS, ConnectionConfig, RoleConfig
+from .config import PLUGINS, ConnectionConfig, RoleConfig, rewrite
 from .connections import Connections
 from .plugin import DatabasePlugin
 from .static_roles import StaticRoles, check_rotation_terms, next_rotation
@@ -242,18 +242,14 @@ class DatabaseBackend(FrameworkBackend):
         so a crash in between loses nothing: connections fall back to it. The pool is
         rebuilt with the new password; the old one stops working.
         """
-        storage = self.ctx.storage
         password = await self.generate_password(await self._must_config(name))
 
-        async def mark() -> ConnectionConfig:
-            raw, version = await storage.get_with_version(CONFIG + name)
-            if raw is None:
-                raise NotFound()
-            marked = replace(ConnectionConfig.decode(raw), pending_password=password)
-            await storage.transaction([TxnOp(CONFIG + name, marked.encode())], [Precondition(CONFIG + name, version)])
-            return ConnectionConfig.decode(raw)
+        async def mark(config: ConnectionConfig) -> ConnectionConfig:
+            return replace(config, pending_password=password)
 
-        before = await retry_on_conflict(mark, random_bytes=self.ctx.system.random_bytes)
+        marked = await rewrite(self.ctx.storage, CONFIG + name, ConnectionConfig, mark, self.ctx.system.random_bytes)
+        assert marked is not None
+        before = marked[0]
         try:
             await (await self.connections.plugin(before)).rotate_root(password, before.root_rotation_statements)
         except Exception:
@@ -264,21 +260,17 @@ class DatabaseBackend(FrameworkBackend):
                                       {"name": name, "username": before.username})
 
     async def _settle_root(self, name: str, password: str, *, done: bool) -> None:
-        storage = self.ctx.storage
         now = self.ctx.system.clock()
 
-        async def attempt() -> None:
-            raw, version = await storage.get_with_version(CONFIG + name)
-            if raw is None:
-                return
-            config = ConnectionConfig.decode(raw)
+        async def settle(config: ConnectionConfig) -> ConnectionConfig | None:
             if config.pending_password != password:
-                return  # a later rotation took over
-            settled = (replace(config, password=password, pending_password="", last_root_rotation=now)
-                       if done else replace(config, pending_password=""))
-            await storage.transaction([TxnOp(CONFIG + name, settled.encode())], [Precondition(CONFIG + name, version)])
+                return None  # a later rotation took over
+            if done:
+                return replace(config, password=password, pending_password="", last_root_rotation=now)
+            return replace(config, pending_password="")
 
-        await retry_on_conflict(attempt, random_bytes=self.ctx.system.random_bytes)
+        with suppress(NotFound):  # deleted meanwhile: nothing to settle
+            await rewrite(self.ctx.storage, CONFIG + name, ConnectionConfig, settle, self.ctx.system.random_bytes)
         await self.connections.drop(name)
 
     async def _must_config(self, name: str) -> ConnectionConfig:

@@ -5,15 +5,22 @@ All three are JSON in the mount's barrier view (``config/<name>``, ``role/<name>
 ``pending_password`` written before a rotation changes the database, so a crash
 between the database change and the store loses nothing) are stored, encrypted
 by the barrier, but never shown: ``public`` omits them and ``repr`` hides them.
+:func:`rewrite` is the one read-modify-write every rotation step uses (conditional
+on the entry as read, so two workers rotating at once cannot both win).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Self, TypeVar
+
+from strongroom.errors import NotFound
+from strongroom.sdk.storage import Precondition, StorageBackend, TxnOp, retry_on_conflict
+from strongroom.sdk.system import RandomBytes
 
 PLUGIN_POSTGRES = "postgresql-database-plugin"
 PLUGIN_MYSQL = "mysql-database-plugin"
@@ -22,14 +29,44 @@ PLUGINS = (PLUGIN_POSTGRES, PLUGIN_MYSQL, "mysql-rds-database-plugin", "mysql-au
            "mysql-legacy-database-plugin")
 
 
-T = TypeVar("T")
+class Stored:
+    """JSON encoding for the stored dataclasses below."""
+
+    __slots__ = ()
+
+    def encode(self) -> bytes:
+        return json.dumps(asdict(self)).encode()  # type: ignore[call-overload]
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Self:
+        """From stored JSON: lists become tuples, fields added since it was written take defaults."""
+        data = json.loads(raw)
+        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known})
 
 
-def _decode(cls: type[T], raw: bytes) -> T:
-    """A dataclass from stored JSON: lists become tuples, fields added since it was written take defaults."""
-    data = json.loads(raw)
-    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known})
+S = TypeVar("S", bound=Stored)
+
+
+async def rewrite(storage: StorageBackend, key: str, cls: type[S], change: Callable[[S], Awaitable[S | None]],
+                  random_bytes: RandomBytes) -> tuple[S, S] | None:
+    """Read ``key``, ``change`` it, and write the result conditional on what was read (again on a conflict).
+
+    Answers (before, after), or None when ``change`` answered None (nothing written).
+    NotFound when the key does not exist.
+    """
+    async def attempt() -> tuple[S, S] | None:
+        raw, version = await storage.get_with_version(key)
+        if raw is None:
+            raise NotFound()
+        before = cls.decode(raw)
+        after = await change(before)
+        if after is None:
+            return None
+        await storage.transaction([TxnOp(key, after.encode())], [Precondition(key, version)])
+        return before, after
+
+    return await retry_on_conflict(attempt, random_bytes=random_bytes)
 
 
 def rfc3339(epoch: float) -> str:
@@ -51,7 +88,7 @@ class RotationTerms:
 
 
 @dataclass(frozen=True, slots=True)
-class ConnectionConfig:
+class ConnectionConfig(Stored):
     """One configured database connection."""
 
     name: str
@@ -81,13 +118,6 @@ class ConnectionConfig:
     def root_rotation(self) -> RotationTerms:
         return RotationTerms(self.root_rotation_period, self.root_rotation_schedule, self.root_rotation_window)
 
-    def encode(self) -> bytes:
-        return json.dumps(asdict(self)).encode()
-
-    @classmethod
-    def decode(cls, raw: bytes) -> Self:
-        return _decode(cls, raw)
-
     def public(self) -> dict[str, Any]:
         """The read answer, in Vault's shape (connection details nested, no password)."""
         return {
@@ -111,7 +141,7 @@ class ConnectionConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class RoleConfig:
+class RoleConfig(Stored):
     """One dynamic role: which connection, what SQL, which TTLs (seconds; 0: the mount's)."""
 
     name: str
@@ -122,13 +152,6 @@ class RoleConfig:
     renew_statements: tuple[str, ...] = ()
     default_ttl: int = 0
     max_ttl: int = 0
-
-    def encode(self) -> bytes:
-        return json.dumps(asdict(self)).encode()
-
-    @classmethod
-    def decode(cls, raw: bytes) -> Self:
-        return _decode(cls, raw)
 
     def public(self) -> dict[str, Any]:
         return {
@@ -144,7 +167,7 @@ class RoleConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class StaticRole:
+class StaticRole(Stored):
     """An existing database user whose password the engine owns and rotates."""
 
     name: str
@@ -163,13 +186,6 @@ class StaticRole:
     @property
     def rotation(self) -> RotationTerms:
         return RotationTerms(self.rotation_period, self.rotation_schedule, self.rotation_window)
-
-    def encode(self) -> bytes:
-        return json.dumps(asdict(self)).encode()
-
-    @classmethod
-    def decode(cls, raw: bytes) -> Self:
-        return _decode(cls, raw)
 
     def public(self) -> dict[str, Any]:
         out: dict[str, Any] = {

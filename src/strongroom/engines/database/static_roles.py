@@ -15,6 +15,7 @@ rotation instead of rotating again, so one due time gives one rotation.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -24,9 +25,8 @@ from strongroom.sdk.fields import FieldType as T
 from strongroom.sdk.framework import Path
 from strongroom.sdk.logical import Operation, Request, Response
 from strongroom.sdk.scheduling import Job, JobScheduler, Schedule
-from strongroom.sdk.storage import Precondition, TxnOp, retry_on_conflict
 
-from .config import RotationTerms, StaticRole
+from .config import RotationTerms, StaticRole, rewrite
 
 if TYPE_CHECKING:
     from .backend import DatabaseBackend
@@ -191,15 +191,9 @@ class StaticRoles:
 
     async def rotate(self, name: str, *, due: float) -> None:
         """Rotate the role's password (see the module docstring); ``due`` 0 for an on-demand rotation."""
-        storage = self.backend.ctx.storage
-        random_bytes = self.backend.ctx.system.random_bytes
         served_before: list[float] = []
 
-        async def mark() -> StaticRole | None:
-            raw, version = await storage.get_with_version(STATIC + name)
-            if raw is None:
-                raise NotFound()
-            role = StaticRole.decode(raw)
+        async def mark(role: StaticRole) -> StaticRole | None:
             if due and role.rotation_due == due:
                 if not role.pending_password:
                     return None  # this due time was served already
@@ -207,13 +201,13 @@ class StaticRoles:
             config = await self.backend.usable_config(role.db_name, role.name)
             password = await self.backend.generate_password(config)
             served_before[:] = [role.rotation_due]
-            marked = replace(role, pending_password=password, rotation_due=due or role.rotation_due)
-            await storage.transaction([TxnOp(STATIC + name, marked.encode())], [Precondition(STATIC + name, version)])
-            return marked
+            return replace(role, pending_password=password, rotation_due=due or role.rotation_due)
 
-        role = await retry_on_conflict(mark, random_bytes=random_bytes)
-        if role is None:
+        marked = await rewrite(self.backend.ctx.storage, STATIC + name, StaticRole, mark,
+                               self.backend.ctx.system.random_bytes)
+        if marked is None:
             return
+        role = marked[1]
         password = role.pending_password
         config = await self.backend.usable_config(role.db_name, role.name)
         try:
@@ -229,18 +223,15 @@ class StaticRoles:
                                  {"name": name, "username": role.username, "db_name": role.db_name})
 
     async def _settle(self, name: str, password: str, *, done: bool, rotation_due: float = 0.0) -> None:
-        storage = self.backend.ctx.storage
         now = self.backend.ctx.system.clock()
 
-        async def attempt() -> None:
-            raw, version = await storage.get_with_version(STATIC + name)
-            if raw is None:
-                return
-            role = StaticRole.decode(raw)
+        async def settle(role: StaticRole) -> StaticRole | None:
             if role.pending_password != password:
-                return  # a later rotation took over
-            settled = (replace(role, password=password, pending_password="", last_vault_rotation=now)
-                       if done else replace(role, pending_password="", rotation_due=rotation_due))
-            await storage.transaction([TxnOp(STATIC + name, settled.encode())], [Precondition(STATIC + name, version)])
+                return None  # a later rotation took over
+            if done:
+                return replace(role, password=password, pending_password="", last_vault_rotation=now)
+            return replace(role, pending_password="", rotation_due=rotation_due)
 
-        await retry_on_conflict(attempt, random_bytes=self.backend.ctx.system.random_bytes)
+        with suppress(NotFound):  # deleted meanwhile: nothing to settle
+            await rewrite(self.backend.ctx.storage, STATIC + name, StaticRole, settle,
+                          self.backend.ctx.system.random_bytes)
