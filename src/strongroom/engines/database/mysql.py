@@ -106,9 +106,7 @@ class MySQL(DatabasePlugin):
 
         def work(conn: Connection) -> str | None:
             try:
-                for statement in statements:
-                    for part in split_statements(render_statement(statement, values)):
-                        _execute(conn, part)
+                _execute_templates(conn, statements, values)
             except pymysql.MySQLError as exc:
                 for statement in rollback:
                     for part in split_statements(render_statement(statement, values)):
@@ -133,9 +131,7 @@ class MySQL(DatabasePlugin):
     async def _statements(self, statements: Sequence[str], values: dict[str, str], what: str,
                           *secrets: str) -> None:
         def work(conn: Connection) -> None:
-            for statement in statements:
-                for part in split_statements(render_statement(statement, values)):
-                    _execute(conn, part)
+            _execute_templates(conn, statements, values)
 
         try:
             await self._run(work)
@@ -153,9 +149,7 @@ class MySQL(DatabasePlugin):
                 _execute(conn, "ALTER USER %s@%s ACCOUNT LOCK", (username, host))
             _kill_sessions(conn, username)
             if statements:
-                for statement in statements:
-                    for part in split_statements(render_statement(statement, values)):
-                        _execute(conn, part)
+                _execute_templates(conn, statements, values)
             else:
                 for host in hosts:
                     _execute(conn, "DROP USER IF EXISTS %s@%s", (username, host))
@@ -173,9 +167,7 @@ class MySQL(DatabasePlugin):
             if not hosts:
                 return False
             if statements:
-                for statement in statements:
-                    for part in split_statements(render_statement(statement, values)):
-                        _execute(conn, part)
+                _execute_templates(conn, statements, values)
             else:
                 for host in hosts:
                     _execute(conn, "ALTER USER %s@%s IDENTIFIED BY %s", (username, host, password))
@@ -209,6 +201,13 @@ class MySQL(DatabasePlugin):
 def _execute(conn: Connection, statement: str, args: tuple[object, ...] | None = None) -> None:
     with conn.cursor() as cur:
         cur.execute(statement, args)
+
+
+def _execute_templates(conn: Connection, statements: Sequence[str], values: dict[str, str]) -> None:
+    """Each statement rendered and cut at its semicolons, run in order."""
+    for statement in statements:
+        for part in split_statements(render_statement(statement, values)):
+            _execute(conn, part)
 
 
 def _set_own_password(conn: Connection, password: str) -> None:
