@@ -3,39 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from strongroom.core.seal import SEALED_UNSEAL_KEY_KEY
 from tests.integration.process_harness import Api, enable_kv2
-from tests.support.server import ROOT_TOKEN, ServerProcess, dev_server_process, running, sqlite_server_process
+from tests.seals.transit_support import server_a, server_b
+from tests.support.server import ROOT_TOKEN, ServerProcess, running
 
-KEY_NAME = "autounseal"
-
-
-@pytest.fixture
-def server_a(tmp_path: Path) -> Iterator[ServerProcess]:
-    """A dev server with a transit mount and an AES key for B's seal."""
-    (tmp_path / "a").mkdir()
-    server = dev_server_process(tmp_path / "a")
-    with running(server):
-        api = Api(server.address, ROOT_TOKEN)
-        assert api.request("POST", "sys/mounts/transit", json={"type": "transit"}).status_code == 204
-        created = api.request("POST", f"transit/keys/{KEY_NAME}", json={})
-        assert created.status_code in (200, 204), created.text
-        yield server
-
-
-def server_b(tmp_path: Path, a: ServerProcess, key_name: str = KEY_NAME, workers: int = 1) -> ServerProcess:
-    (tmp_path / "b").mkdir(exist_ok=True)
-    block = f'seal "transit" {{\n  address = "{a.address}"\n  key_name = "{key_name}"\n}}\n'
-    server = sqlite_server_process(tmp_path / "b", workers=workers, extra=block)
-    # The token comes from the environment, so it never sits in the config file.
-    server.env["STRONGROOM_TRANSIT_SEAL_TOKEN"] = ROOT_TOKEN
-    return server
-
+__all__ = ["server_a"]
 
 def init_b(api: Api) -> dict[str, object]:
     response = api.request("PUT", "sys/init", json={"recovery_shares": 3, "recovery_threshold": 2})
