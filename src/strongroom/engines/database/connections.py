@@ -42,9 +42,11 @@ class Connections:
         if cached is not None and cached[0] == encoded:
             return cached[1]
         plugin = make_plugin(config, self.egress, self.clock)
+        # Replaced before the first await, so two callers racing on a changed config cannot both
+        # install a pool and leave one unclosed.
+        self._plugins[config.name] = (encoded, plugin)
         if cached is not None:
             await cached[1].close()
-        self._plugins[config.name] = (encoded, plugin)
         return plugin
 
     async def drop(self, name: str) -> None:

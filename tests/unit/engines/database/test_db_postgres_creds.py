@@ -135,3 +135,35 @@ def test_role_read_and_list_answer_what_was_written() -> None:
             await db.call(Operation.READ, "roles/reader")
 
     run(go())
+
+
+def test_a_postgresql_down_during_revocation_keeps_the_lease_until_it_is_back() -> None:
+    from db_proxy import TcpProxy
+
+    proxy = TcpProxy(5432)
+    proxy.start()
+    try:
+        db = make_db()
+
+        async def go() -> tuple[str, str]:
+            await db.configure(connection_url=f"postgresql://{{{{username}}}}:{{{{password}}}}@127.0.0.1:{proxy.port}/test")
+            await db.reader_role()
+            resp = await db.creds()
+            assert resp.secret is not None
+            return resp.data["username"], resp.secret.lease_id
+
+        ensure_fixture_table()
+        username, lease_id = run(go())
+        proxy.stop()
+        result = run(db.manager.revoke(lease_id))
+        assert not result.revoked
+        assert "cannot connect to database 'pg'" in result.error
+        assert role_exists(username)
+        assert run(db.manager.lookup(lease_id)) is not None
+        proxy.start()
+        db.clock.advance(3600)
+        assert run(db.manager.expire_due()) == 1
+        assert run(db.manager.lookup(lease_id)) is None
+        assert not role_exists(username)
+    finally:
+        proxy.stop()
