@@ -143,13 +143,41 @@ class KeyLocks:
     commit each cycle makes (see docs/kv.md, "Concurrency"); the lock only saves
     them pointless retries. Locks are created on first use so they bind to the
     event loop that serves requests.
+
+    Each stripe also counts its releases (:meth:`releases`): a writer that read a
+    secret before taking the lock learns from an unchanged count that no writer of
+    this process finished a cycle on that stripe meanwhile.
     """
 
     def __init__(self, stripes: int = 256) -> None:
         self._stripes = stripes
-        self._locks: list[asyncio.Lock] | None = None
+        self._locks: list[_Stripe] | None = None
 
-    def for_key(self, key: str) -> asyncio.Lock:
+    def for_key(self, key: str) -> _Stripe:
         if self._locks is None:
-            self._locks = [asyncio.Lock() for _ in range(self._stripes)]
+            self._locks = [_Stripe() for _ in range(self._stripes)]
         return self._locks[hash(key) % self._stripes]
+
+    def releases(self, key: str) -> int:
+        """How many times the stripe of ``key`` has been released so far."""
+        return 0 if self._locks is None else self._locks[hash(key) % self._stripes].releases
+
+
+class _Stripe:
+    """An ``asyncio.Lock`` (used with ``async with``) that counts its releases."""
+
+    __slots__ = ("_lock", "releases")
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self.releases = 0
+
+    def locked(self) -> bool:
+        return self._lock.locked()
+
+    async def __aenter__(self) -> None:
+        await self._lock.acquire()
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self.releases += 1
+        self._lock.release()

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from strongroom.errors import CheckAndSetMismatch, InvalidRequest, NotFound
+from strongroom.errors import CheckAndSetMismatch, InvalidRequest, NotFound, StorageConflict
 from strongroom.sdk.fields import FieldData, FieldType, coerce
-from strongroom.sdk.logical import TAG_CANARY, Request, Response
+from strongroom.sdk.logical import TAG_CANARY, Operation, Request, Response
 from strongroom.sdk.storage import Precondition, TxnOp
 
 from ..common import encode_entry, is_secret_path, lookup_path, secret_path
 from ..merge_patch import merge_patch
-from .engine import Engine
+from .engine import EarlyRead, Engine
 from .model import MountConfig, SecretMeta, VersionMeta
 from .store import V2Store
 
@@ -75,7 +75,16 @@ class DataHandlers:
 
     async def exists(self, req: Request, fd: FieldData) -> bool:
         path = fd.get("path")
-        return is_secret_path(path) and await self.engine.store(req).meta(path) is not None
+        if not is_secret_path(path):
+            return False
+        store = self.engine.store(req)
+        if req.operation is not Operation.UPDATE:
+            return await store.meta(path) is not None
+        # The core asks before a write: what is read here (with its precondition) can
+        # serve the write's first attempt, which saves reading the metadata twice.
+        meta, guard = await store.meta_for_update(path)
+        self.engine.keep_early_read(req, path, meta, guard)
+        return meta is not None
 
     async def read(self, req: Request, fd: FieldData) -> Response:
         """The latest version, or ``version``. A deleted or destroyed one: 404 carrying its metadata."""
@@ -101,9 +110,9 @@ class DataHandlers:
         encoded = encode_entry(fd.get("data"))
         store = self.engine.store(req)
 
-        async def attempt() -> SecretMeta:
+        async def attempt(early: EarlyRead | None = None) -> SecretMeta:
             config = await store.config()
-            meta, guard = await store.meta_for_update(path)
+            meta, guard = (early.meta, early.guard) if early is not None else await store.meta_for_update(path)
             check_and_set(fd, config, meta)
             now = self.engine.now()
             meta = meta if meta is not None else self.engine.new_meta(now)
@@ -111,7 +120,15 @@ class DataHandlers:
             return meta
 
         async with self.engine.locks.for_key(path):
-            meta = await self.engine.retry_on_conflict(attempt)
+            early = self.engine.take_early_read(req, path)
+            try:
+                # Committed only if the metadata is still as the existence check read it.
+                meta = await attempt(early) if early is not None else None
+            except (StorageConflict, InvalidRequest):
+                # Stale, or refused on what may be stale (check-and-set): decide again on fresh data.
+                meta = None
+            if meta is None:
+                meta = await self.engine.retry_on_conflict(attempt)
         self.engine.publish(req, "data-write", path, meta)
         return Response(data=meta.version_view(meta.current_version))
 

@@ -3,16 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from strongroom.sdk.logical import BackendContext, Request
-from strongroom.sdk.storage import TxnOp, retry_on_conflict
+from strongroom.sdk.storage import Precondition, TxnOp, retry_on_conflict
 
 from ..common import KeyLocks, lookup_path, now_ns, request_storage
 from .model import SecretMeta
 from .store import V2Store
 
 T = TypeVar("T")
+
+#: Early reads waiting for their write; more means writes that never came (e.g. refused by the ACL).
+MAX_EARLY_READS = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class EarlyRead:
+    """A secret's metadata as the existence check of a write read it, with its precondition.
+
+    ``releases`` is the count of the secret's lock stripe at the time (``KeyLocks.releases``).
+    """
+
+    path: str
+    meta: SecretMeta | None
+    guard: Precondition
+    releases: int
 
 
 class Engine:
@@ -21,9 +38,30 @@ class Engine:
     def __init__(self, ctx: BackendContext) -> None:
         self.ctx = ctx
         self.locks = KeyLocks()
+        self._early_reads: dict[str, EarlyRead] = {}
 
     def store(self, req: Request) -> V2Store:
         return V2Store(request_storage(req, self.ctx.storage))
+
+    def keep_early_read(self, req: Request, path: str, meta: SecretMeta | None, guard: Precondition) -> None:
+        """Offer what a write's existence check read to that write (see :meth:`take_early_read`)."""
+        if not req.request_id:
+            return
+        if len(self._early_reads) >= MAX_EARLY_READS:
+            self._early_reads.clear()
+        self._early_reads[req.request_id] = EarlyRead(path, meta, guard, self.locks.releases(path))
+
+    def take_early_read(self, req: Request, path: str) -> EarlyRead | None:
+        """The early read of this request for ``path``, if one is kept. Call it holding the path's lock.
+
+        None unless it was read for ``path`` and no writer of this process has released
+        the path's lock stripe since: the write then reads afresh. An early read made
+        stale by another process fails its precondition at commit.
+        """
+        early = self._early_reads.pop(req.request_id, None) if req.request_id else None
+        if early is None or early.path != path or early.releases != self.locks.releases(path):
+            return None
+        return early
 
     def now(self) -> int:
         """Nanoseconds from the injected clock (never the wall clock directly: tests move time)."""
