@@ -166,6 +166,9 @@ class DatabaseBackend(FrameworkBackend):
             root_rotation_schedule=pick("root_rotation_schedule", "").strip(),
             root_rotation_window=pick("root_rotation_window", 0),
             last_root_rotation=old.last_root_rotation if old else 0.0,
+            # A rotation cut short may have left the database on the pending password: keep it
+            # unless the operator sets the password anew.
+            pending_password=old.pending_password if old and not f.has("password") else "",
         )
         if not config.connection_url:
             raise InvalidRequest("connection_url is required")
@@ -182,15 +185,18 @@ class DatabaseBackend(FrameworkBackend):
         if config.verify_connection:
             await plugin.verify()
         await self.ctx.storage.put(CONFIG + name, config.encode())
-        await self._schedule_root(config)
+        await self._schedule_root(config, old)
 
-    async def _schedule_root(self, config: ConnectionConfig) -> None:
+    async def _schedule_root(self, config: ConnectionConfig, old: ConnectionConfig | None) -> None:
+        """(Re)schedule the root rotation job; a write that keeps the terms keeps the job's due time."""
         scheduler = self.scheduler
         if scheduler is None:
             return
         terms = config.root_rotation
         if not terms.automatic:
             await scheduler.cancel(ROOT_JOB + config.name)
+            return
+        if old is not None and old.root_rotation == terms and await scheduler.lookup(ROOT_JOB + config.name):
             return
         now = self.ctx.system.clock()
         await scheduler.schedule(ROOT_JOB + config.name, next_rotation(terms, now),

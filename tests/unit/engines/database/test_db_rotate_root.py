@@ -189,3 +189,22 @@ def test_reset_closes_the_pool_and_a_config_change_rebuilds_it() -> None:
     assert before != after_reset
     assert after_reset != after_change
     assert root_sessions() == []
+
+
+def test_a_config_write_that_keeps_the_rotation_terms_keeps_the_due_time() -> None:
+    db = make_db()
+    root_config(db, root_rotation_period="24h")
+    assert db.system.scheduler is not None
+    first = run(db.system.scheduler.lookup("root/my"))
+    assert first is not None
+    db.clock.advance(3600)
+    run(db.configure_mysql(username=ROOT, password="root-initial-pw", allowed_roles=["reader"]))
+    kept = run(db.system.scheduler.lookup("root/my"))
+    assert kept is not None
+    assert kept.due_at == first.due_at
+    run(db.configure_mysql(username=ROOT, password="root-initial-pw", root_rotation_period="12h"))
+    moved = run(db.system.scheduler.lookup("root/my"))
+    assert moved is not None
+    assert moved.due_at == db.clock() + 43200
+    run(db.configure_mysql(username=ROOT, password="root-initial-pw", root_rotation_period=0))
+    assert run(db.system.scheduler.lookup("root/my")) is None
