@@ -1,4 +1,4 @@
-"""Seal migration with real server processes and a SoftHSM2 token: Shamir -> pkcs11 and pkcs11 -> Shamir.
+"""Seal migration with real server processes and a SoftHSM2 token: Shamir <-> pkcs11, and transit -> pkcs11.
 
 The configuration changes between runs exactly as an operator changes it: the
 new seal block (Shamir -> pkcs11), or the old block marked ``disabled = "true"``
@@ -17,8 +17,10 @@ import pytest
 from tests.cli.cli_harness import Cli, base_env
 from tests.integration.process_harness import Api, enable_kv2
 from tests.seals.softhsm import Token, make_token
+from tests.seals.transit_support import server_a, server_b, transit_block
 from tests.support.server import ServerProcess, running, sqlite_server_process
 
+__all__ = ["server_a"]
 SECRET = {"password": "hunter2"}
 
 
@@ -128,3 +130,32 @@ def test_a_store_sealed_by_the_hsm_with_a_shamir_config_and_no_old_block_stays_s
         assert refused.status_code == 400
         assert 'keep the old seal in the configuration with disabled = \\"true\\"' in refused.text
         assert Api(node.address).request("GET", "sys/seal-status").json()["sealed"] is True
+
+
+def test_transit_to_hsm_keeps_the_recovery_keys(tmp_path: Path, server_a: ServerProcess) -> None:
+    token = make_token(tmp_path / "hsm")
+    b = server_b(tmp_path, server_a, workers=2)
+    with running(b):
+        answer = Api(b.address).request("PUT", "sys/init", json={"recovery_shares": 3, "recovery_threshold": 2}).json()
+        recovery, root = answer["recovery_keys"], answer["root_token"]
+        write_secret(Api(b.address, root))
+    both = token.seal_block() + disabled(transit_block(server_a))
+    migrating = server_b(tmp_path, server_a, workers=2, seal=both)
+    migrating.env.update(token.env)
+    with running(migrating) as node:
+        api = Api(node.address, root)
+        status = api.request("GET", "sys/seal-status").json()
+        assert (status["migration"], status["type"], status["sealed"]) == (True, "transit", True)
+        api.request("PUT", "sys/unseal", json={"key": recovery[2], "migrate": True})
+        done = api.request("PUT", "sys/unseal", json={"key": recovery[0], "migrate": True}).json()
+        assert (done["sealed"], done["type"], done["recovery_seal"]) == (False, "pkcs11", True)
+        assert read_secret(api) == SECRET
+    server_a.stop()  # the old seal's server is no longer needed
+    only_hsm = server_b(tmp_path, server_a, workers=2, seal=token.seal_block())
+    only_hsm.env.update(token.env)
+    with running(only_hsm):
+        api = Api(only_hsm.address, root)
+        assert read_secret(api) == SECRET
+        assert api.request("PUT", "sys/seal").status_code == 204
+        api.request("PUT", "sys/unseal", json={"key": recovery[1]})
+        assert api.request("PUT", "sys/unseal", json={"key": recovery[2]}).json()["sealed"] is False
