@@ -460,13 +460,18 @@ class Core:
         if not event_type:
             raise InvalidRequest("missing event type: use sys/events/subscribe/<type> ('*' for every type)")
         path = canonical_request_path(f"sys/events/subscribe/{event_type}")
-        entry = await self._authenticate(token, remote_addr)
-        if await self.tokens.use(entry):
-            await self.tokens.revoke_tree(entry)  # its last use: the stream ends at the first re-check
-        acl = await self.acls.for_token(entry)
-        if not acl.authorize("read", path, {}).allowed:
-            log.info("permission denied: subscribe %s", path)
-            raise PermissionDenied()
+        audit = self._subscription_audit_event(path, token, remote_addr, {"path_prefix": path_prefix,
+                                                                          "filter": filter_text})
+        try:
+            entry = await self._subscriber(token, remote_addr, path)
+        except PermissionDenied as refused:
+            if audit is not None:
+                await self._audit_refusal(audit, refused)
+            raise
+        if audit is not None:  # on record like any request, before the stream opens (fail closed)
+            audit.token = entry
+            await self.audit.log_request(audit)
+            await self.audit.log_response(audit)
 
         async def authorizer() -> PathCheck | None:
             current = await self.tokens.lookup(token)
@@ -476,6 +481,39 @@ class Core:
 
         event_filter = EventFilter(event_type, path_prefix, parse_filter(filter_text))
         return await self.events.open(entry.id_hash, event_filter, authorizer)
+
+    async def _subscriber(self, token: str, remote_addr: str, path: str) -> TokenEntry:
+        """The token of a subscription request, which must grant ``read`` on ``path`` (403 otherwise)."""
+        entry = await self._authenticate(token, remote_addr)
+        if await self.tokens.use(entry):
+            await self.tokens.revoke_tree(entry)  # its last use: the stream ends at the first re-check
+        acl = await self.acls.for_token(entry)
+        if not acl.authorize("read", path, {}).allowed:
+            log.info("permission denied: subscribe %s", path)
+            raise PermissionDenied()
+        return entry
+
+    def _subscription_audit_event(
+        self, path: str, token: str, remote_addr: str, data: dict[str, Any]
+    ) -> AuditEvent | None:
+        """The audit record of a subscription request, shaped as a read of the ``sys/`` mount."""
+        matched = self.mounts.router.match(path)
+        if matched is None:
+            return None
+        route, rel_path = matched
+        req = Request(
+            operation=Operation.READ,
+            path=rel_path,
+            data=data,
+            storage=self.mounts.storage_for(route.entry),
+            client_token=token,
+            remote_addr=remote_addr,
+            mount_point=route.entry.route_prefix,
+            mount_type=route.entry.type,
+            mount_accessor=route.entry.accessor,
+            request_id=str(uuid.UUID(bytes=self.random_bytes(16), version=4)),
+        )
+        return AuditEvent(request=req, mount=route.entry, client_token=token)
 
     async def _job_backend(self, mount_uuid: str) -> LogicalBackend | None:
         """The backend of the mount with this uuid, for the scheduler; None when no such mount is in storage."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -14,7 +15,7 @@ from tests.support.inprocess import InProcessServer
 from strongroom.core.events import SubscriptionRefused
 from strongroom.core.events.filter_expr import matches, parse_filter
 from strongroom.core.events.log import RETENTION_SECONDS
-from strongroom.errors import InvalidRequest
+from strongroom.errors import InvalidRequest, PermissionDenied
 from strongroom.sdk.system import ManualClock
 
 CANARY = "canary-4be2a9c0d1"
@@ -150,3 +151,17 @@ def test_a_subscriber_sees_only_its_namespace_events(server: InProcessServer) ->
     assert event["data"]["namespace"] == ""
     assert event["data"]["event"]["metadata"]["current_version"] == "1"
     assert sub.queue.empty()
+
+
+def test_subscriptions_are_audited_granted_or_refused(server: InProcessServer, tmp_path: Path) -> None:
+    log = tmp_path / "audit.log"
+    enabled = server.request("PUT", "sys/audit/file", json={"type": "file", "options": {"file_path": str(log)}})
+    assert enabled.status_code == 204, enabled.text
+    subscribe(server, "kv*", path_prefix="secret/data/app/")
+    with pytest.raises(PermissionDenied):
+        server.run(server.core.subscribe_events("hvs.not-a-token", "", "kv*"))
+    entries = [orjson.loads(line) for line in log.read_text().splitlines()]
+    subscribed = [e for e in entries if e.get("request", {}).get("path") == "sys/events/subscribe/kv*"]
+    assert [(e["type"], "error" in e and bool(e["error"])) for e in subscribed] == [
+        ("request", False), ("response", False), ("request", True), ("response", True)]
+    assert subscribed[0]["request"]["data"]["path_prefix"].startswith("hmac-sha256:")  # values are HMAC'd
