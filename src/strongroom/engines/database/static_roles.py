@@ -129,7 +129,8 @@ class StaticRoles:
         role = StaticRole(name=name, db_name=config.name, username=username, rotation_period=period,
                           rotation_schedule=cron, rotation_window=window, rotation_statements=statements,
                           password=old.password if old else "", last_vault_rotation=old.last_vault_rotation if old
-                          else 0.0, rotation_due=old.rotation_due if old else 0.0)
+                          else 0.0, rotation_due=old.rotation_due if old else 0.0,
+                          pending_password=old.pending_password if old else "")
         if old is None:
             # Vault rotates at creation so that the engine alone knows the password. The role
             # is stored only once the database accepted it: a bad user or statement stores nothing.
@@ -138,6 +139,9 @@ class StaticRoles:
             await plugin.set_password(username, password, statements)
             role = replace(role, password=password, last_vault_rotation=self.backend.ctx.system.clock())
         await self.backend.ctx.storage.put(STATIC + name, role.encode())
+        scheduler = self.backend.scheduler
+        if old is not None and old.rotation == terms and scheduler and await scheduler.lookup(JOB + name):
+            return  # same terms: the next rotation stays when it was due
         await self._schedule(role, role.last_vault_rotation if old is None else self.backend.ctx.system.clock())
 
     async def _schedule(self, role: StaticRole, since: float) -> None:

@@ -269,3 +269,18 @@ def test_rotations_publish_events_without_the_password() -> None:
     assert [(kind, path) for kind, path, _ in seen] == [("database/static-rotate", "database/static-creds/app")]
     assert seen[0][2] == {"name": "app", "username": USER, "db_name": "my"}
     assert password not in repr(seen)
+
+
+def test_updating_a_static_role_keeps_its_password_and_its_due_time_unless_the_terms_change() -> None:
+    db = make_db()
+    mysql_static(db)
+    first = static_creds(db)["password"]
+    db.clock.advance(600)
+    run(db.call(Operation.UPDATE, "static-roles/app", {"rotation_statements": [
+        "ALTER USER '{{name}}'@'%' IDENTIFIED BY '{{password}}'"]}))
+    creds = static_creds(db)
+    assert creds["password"] == first
+    assert creds["ttl"] == 3000
+    run(db.call(Operation.UPDATE, "static-roles/app", {"rotation_period": "2h"}))
+    assert static_creds(db)["ttl"] == 7200
+    assert_password(first, works=True)
