@@ -42,6 +42,9 @@ Connection = MySQLConnection
 _DSN = re.compile(r"^(?:(?P<user>[^:@]*)(?::(?P<password>.*))?@)?tcp\((?P<host>\[[^\]]+\]|[^:()]+)(?::(?P<port>\d+))?\)"
                   r"/(?P<db>[^/?]*)(?:\?.*)?$", re.DOTALL)
 
+#: Seconds a worker thread waits on a silent database before giving up (a hung server must not pin threads).
+IO_TIMEOUT = 30
+
 MODERN = UsernameRules("v-{{display_name}}-{{role}}-{{random 20}}-{{unix_time}}", 10, 10, 32)
 LEGACY = UsernameRules("v-{{role}}-{{random 20}}", 4, 4, 16)
 
@@ -83,7 +86,8 @@ class MySQL(DatabasePlugin):
                 return await asyncio.to_thread(
                     pymysql.connect, host=addresses[0], port=port, user=user,
                     password=password_t.replace("{{password}}", password), database=database or None,
-                    connect_timeout=CONNECT_TIMEOUT, autocommit=True, charset="utf8mb4")
+                    connect_timeout=CONNECT_TIMEOUT, read_timeout=IO_TIMEOUT, write_timeout=IO_TIMEOUT,
+                    autocommit=True, charset="utf8mb4")
             except pymysql.MySQLError as exc:
                 error = scrub(str(exc), self._secrets())
         raise DatabaseError(f"cannot connect to database {cfg.name!r} at {host}:{port}: {error}")
