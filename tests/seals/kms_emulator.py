@@ -65,6 +65,12 @@ class KmsEmulator:
         body = b"0" if enabled else b"inf"
         assert httpx.post(f"{self.endpoint}/moto-api/reset-auth", content=body).status_code == 200
 
+    def stored_state(self) -> str:
+        """moto's whole in-memory model state, as its /moto-api/data.json serialises it."""
+        response = httpx.get(f"{self.endpoint}/moto-api/data.json")
+        assert response.status_code == 200
+        return response.text
+
     def start_recording(self) -> None:
         assert httpx.post(f"{self.endpoint}/moto-api/recorder/reset-recording").status_code == 200
         assert httpx.post(f"{self.endpoint}/moto-api/recorder/start-recording").status_code == 200

@@ -144,8 +144,16 @@ def test_kms_sees_only_the_unseal_and_recovery_keys_never_the_root_key(tmp_path:
     assert sorted(encrypted) == sorted([b"startup probe", unseal_key, recovery_key])
     root_key = rootkey.unwrap_root_key(unseal_key, stored(tmp_path, ROOT_KEY_KEY))
     everything = "\n".join(json.dumps(entry) for entry in requests)
-    for form in (base64.b64encode(root_key).decode(), root_key.hex(), SECRET["password"], SECRET_KEY):
+    state = kms.stored_state()
+    assert key["KeyId"] in state  # the dump does cover the KMS keys
+    for form in (base64.b64encode(root_key).decode(), root_key.hex(), repr(root_key)[2:-1], SECRET["password"],
+                 SECRET_KEY):
         assert form not in everything
+        assert form not in state
+    # moto keeps no plaintext it was given: neither the unseal key nor the recovery key is in its state.
+    for given in (unseal_key, recovery_key):
+        for form in (base64.b64encode(given).decode(), given.hex(), repr(given)[2:-1]):
+            assert form not in state
     # And the store keeps no key in the clear: the blobs hold KMS ciphertext only.
     for path in (SEALED_UNSEAL_KEY_KEY, RECOVERY_KEY_KEY):
         assert unseal_key not in stored(tmp_path, path)
