@@ -372,3 +372,32 @@ def test_a_mount_and_a_namespace_cannot_share_a_name(ns_server: InProcessServer)
     clash = ns_server.request("POST", "sys/namespaces/app")
     assert clash.status_code == 400
     assert clash.json() == {"errors": ['"app/" is a mount path in this namespace']}
+
+
+def test_a_token_minted_in_a_child_by_an_ancestors_token_dies_with_it(ns_server: InProcessServer) -> None:
+    make(ns_server, "team")
+    mount_kv(ns_server, "team")
+    ok(ns_server.request("PUT", "sys/policies/acl/all", headers=ns("team"), json={"policy": READ_ALL}), 204)
+    admin_policy = 'path "team/*" { capabilities = ["create", "read", "update", "delete", "list", "sudo"] }'
+    ok(ns_server.request("PUT", "sys/policies/acl/team-admin", json={"policy": admin_policy}), 204)
+    admin = token_in(ns_server, "", "team-admin")
+    minted = ok(ns_server.request("POST", "auth/token/create", token=admin, headers=ns("team"),
+                                  json={"policies": ["all"]}))["auth"]
+    child = token_in(ns_server, "team", "all", token=minted["client_token"])  # a child in team itself
+    ok(put(ns_server, "team", "kv/data/x", token=minted["client_token"], v="1"))
+    ok(put(ns_server, "team", "kv/data/x", token=child, v="2"))
+    # Revoking the root-namespace token takes the token it minted in team/, and that one's child.
+    ok(ns_server.request("POST", "auth/token/revoke-self", token=admin), 204)
+    for token in (minted["client_token"], child):
+        reply = ns_server.request("GET", "kv/data/x", token=token, headers=ns("team"))
+        assert (reply.status_code, reply.json()) == (403, DENIED_BODY)
+    _same(ns_server.request("POST", "auth/token/lookup-accessor", headers=ns("team"),
+                            json={"accessor": minted["accessor"]}),
+          ns_server.request("POST", "auth/token/lookup-accessor", headers=ns("team"),
+                            json={"accessor": "Y" * 24 + minted["accessor"][24:]}))
+    # An orphan made the same way does not hang from its creator.
+    admin = token_in(ns_server, "", "team-admin")
+    orphan = ok(ns_server.request("POST", "auth/token/create-orphan", token=admin, headers=ns("team"),
+                                  json={"policies": ["all"]}))["auth"]["client_token"]
+    ok(ns_server.request("POST", "auth/token/revoke-self", token=admin), 204)
+    assert ok(ns_server.request("GET", "kv/data/x", token=orphan, headers=ns("team")))["data"]["data"] == {"v": "2"}

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from strongroom.core.mounts import (
@@ -39,6 +38,7 @@ from strongroom.sdk.system import SystemView
 if TYPE_CHECKING:
     from strongroom.core.core import Core
     from strongroom.core.namespaces.scope import NamespaceScope
+    from strongroom.core.tokens.entry import TokenEntry
 
 log = logging.getLogger("strongroom.mounts")
 
@@ -197,10 +197,15 @@ class MountManager:
         if entry.builtin and entry.type == "identity":
             return IdentityBackend(ctx, self.scope.identity, self.auth_mount)
         if entry.builtin and entry.type == "token":
-            tokens = TokenBackend(ctx, self.scope.tokens, find_caller=partial(self.core.find_token, self.scope))
+            tokens = TokenBackend(ctx, self.scope.tokens, find_caller=self._find_caller)
             tokens.identity_policies = self.scope.acls.identity_policies
             return tokens
         return None
+
+    async def _find_caller(self, token: str) -> tuple[TokenEntry, str] | None:
+        """A caller token that may act in this namespace, and the id of the namespace it lives in."""
+        found = await self.core.find_token(self.scope, token)
+        return (found[0], found[1].entry.id) if found is not None else None
 
     # -- operations from sys/mounts and sys/auth --------------------------------------------
 

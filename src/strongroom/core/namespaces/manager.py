@@ -71,6 +71,12 @@ class NamespaceManager:
         """The namespace whose token store this is."""
         return next((s for s in self._by_path.values() if s.tokens is tokens), self.core.root)
 
+    async def outer_alive(self, link: str) -> bool:
+        """Whether the token a cross-namespace link (``<namespace id>:<hash>``) names is alive in its store."""
+        namespace_id, _, id_hash = link.partition(":")
+        scope = self._by_id.get(namespace_id)
+        return scope is not None and await scope.tokens.alive_hash(id_hash)
+
     def lease_managers(self) -> list[ExpirationManager]:
         return [scope.leases for scope in self.scopes()]
 
@@ -145,6 +151,7 @@ class NamespaceManager:
             known = self._by_path.get(path)
             if known is None:
                 scope = NamespaceScope(self.core, entry, StorageView(self.core.barrier, entry.storage_prefix))
+                scope.tokens.outer_alive = self.outer_alive
                 self._by_path[path] = scope
                 self._by_id[entry.id] = scope
             else:

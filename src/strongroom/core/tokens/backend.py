@@ -35,8 +35,8 @@ TOKEN = {"token": Field(T.STRING, "", "the token to act on")}
 ACCESSOR = {"accessor": Field(T.STRING, "", "the accessor of the token to act on")}
 INCREMENT = {"increment": Field(T.DURATION, 0, "requested extension; may be capped or ignored")}
 DEFAULT_MOUNT = "auth/token/"
-#: The core's lookup of a caller token across namespaces: (entry, its namespace) or None.
-FindCaller = Callable[[str], Awaitable[tuple[TokenEntry, Any] | None]]
+#: The core's lookup of a caller token across namespaces: (entry, id of the namespace it lives in) or None.
+FindCaller = Callable[[str], Awaitable[tuple[TokenEntry, str] | None]]
 
 
 class TokenBackend(FrameworkBackend):
@@ -105,10 +105,12 @@ class TokenBackend(FrameworkBackend):
         self, req: Request, data: FieldData, *, orphan_endpoint: bool, role: TokenRole | None
     ) -> Response:
         parent = await self.store.lookup(req.client_token) if req.client_token else None
-        elsewhere = False
+        outer_parent = ""
         if parent is None and req.client_token and self.find_caller is not None:
             found = await self.find_caller(req.client_token)
-            parent, elsewhere = (found[0] if found else None), True
+            if found is not None:
+                # The caller's token lives in an ancestor namespace: the new token hangs from it there.
+                parent, outer_parent = found[0], f"{found[1]}:{found[0].id_hash}"
         if parent is None:
             raise InvalidRequest("parent token lookup failed: no parent found")
         plan = plan_token(
@@ -122,7 +124,7 @@ class TokenBackend(FrameworkBackend):
         warnings = list(plan.warnings)
         token, entry = await self.store.create(
             plan.spec, creator=parent, system=self.ctx.system, orphan=plan.orphan, warnings=warnings,
-            creator_elsewhere=elsewhere,
+            outer_parent=outer_parent,
         )
         return Response(auth=token_auth(entry, client_token=token), warnings=warnings)
 

@@ -81,6 +81,9 @@ class TokenEntry:
     last_renewal_time: float = 0.0
     #: Set first when a tree revocation starts: the token, and everything below it, is dead from then on.
     revoking: bool = False
+    #: A parent in an ancestor namespace's store (``<namespace id>:<parent hash>``): the token lives only
+    #: while that parent does (``TokenStore.outer_alive``); "" for none.
+    outer_parent: str = field(default="", repr=False)
 
     @property
     def orphan(self) -> bool:
@@ -149,6 +152,7 @@ class TokenEntry:
                 expire_time=_float(body, "expire_time"),
                 last_renewal_time=_float(body, "last_renewal_time"),
                 revoking=_bool(body, "revoking"),
+                outer_parent=_str(body, "outer_parent") if "outer_parent" in body else "",
             )
         except (orjson.JSONDecodeError, TypeError, KeyError) as exc:
             raise InternalError("a stored token entry is malformed") from exc

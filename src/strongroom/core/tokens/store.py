@@ -74,6 +74,9 @@ class TokenStore:
         self._records = TokenRecords(storage, random_bytes)
         #: Appended to every token id and accessor minted here: ``.<namespace id>`` outside the root namespace.
         self.suffix = suffix
+        #: Whether a parent in another namespace's store (``<namespace id>:<hash>``) is alive; set by the
+        #: namespace manager. Without it such a link counts as dead.
+        self.outer_alive: Callable[[str], Awaitable[bool]] | None = None
         self._clock = clock
         self._random_bytes = random_bytes
         self._lock = asyncio.Lock()
@@ -106,7 +109,7 @@ class TokenStore:
         system: SystemView,
         orphan: bool = False,
         warnings: list[str] | None = None,
-        creator_elsewhere: bool = False,
+        outer_parent: str = "",
     ) -> tuple[str, TokenEntry]:
         """Mint a token; returns the token (shown once, never stored) and its entry.
 
@@ -114,9 +117,9 @@ class TokenStore:
         child unless ``orphan`` or there is no creator. The root policy, in any
         spelling, is only granted when the creator holds it. Raises InvalidRequest
         with Vault's wording when a rule is broken; capped TTLs add to ``warnings``.
-        ``creator_elsewhere``: the creator lives in an ancestor namespace's store (the core
-        found it alive); the new token is then an orphan here, since no parent index can
-        point across stores.
+        ``outer_parent`` (``<namespace id>:<hash>``): the creator lives in an ancestor
+        namespace's store (the core found it alive); the new token keeps that link instead of
+        a parent here (unless ``orphan``), and dies with that parent (``outer_alive``).
         """
         notes = warnings if warnings is not None else []
         policies = tuple(sanitize_policies(spec.policies, add_default=False))
@@ -127,7 +130,7 @@ class TokenStore:
             raise InvalidRequest("number of uses cannot be negative")
         async with self._lock:
             parent_hash = ""
-            if creator is not None and not creator_elsewhere:
+            if creator is not None and not outer_parent:
                 current = await self._records.read(creator.id_hash)
                 if current is None or current.revocation_pending or not (await self._verdict(current))[0]:
                     raise InvalidRequest("parent token lookup failed: no parent found")
@@ -143,7 +146,10 @@ class TokenStore:
             )
             if ttl == 0 and creator is not None and creator.expire_time:
                 raise InvalidRequest("expiring root tokens cannot create non-expiring root tokens")
-            return await self._mint(replace(spec, policies=policies), ttl=ttl, parent_hash=parent_hash)
+            return await self._mint(
+                replace(spec, policies=policies), ttl=ttl, parent_hash=parent_hash,
+                outer_parent="" if orphan else outer_parent,
+            )
 
     async def create_root(self, token_id: str | None = None) -> tuple[str, TokenEntry]:
         """Mint a root token that never expires (server init, generate-root, dev mode)."""
@@ -180,7 +186,9 @@ class TokenStore:
         )
         return await self.create(spec, creator=None, system=system)
 
-    async def _mint(self, spec: TokenSpec, *, ttl: int, parent_hash: str) -> tuple[str, TokenEntry]:
+    async def _mint(
+        self, spec: TokenSpec, *, ttl: int, parent_hash: str, outer_parent: str = ""
+    ) -> tuple[str, TokenEntry]:
         hasher = await self._records.hasher()
         if spec.token_id and "." in spec.token_id:
             raise InvalidRequest("token IDs can not contain a '.'")
@@ -201,6 +209,7 @@ class TokenStore:
             id_hash=id_hash,
             accessor=accessor,
             parent=parent_hash,
+            outer_parent=outer_parent,
             policies=spec.policies,
             path=spec.path,
             meta=dict(spec.meta),
@@ -258,6 +267,11 @@ class TokenStore:
             return None
         return await self._alive_or_none(entry, include_pending)
 
+    async def alive_hash(self, id_hash: str) -> bool:
+        """Whether the token stored under ``id_hash`` is alive (no revocation here: a read-only check)."""
+        entry = await self._records.read(id_hash)
+        return entry is not None and not entry.revocation_pending and (await self._verdict(entry))[0]
+
     async def stored_count(self) -> int:
         """How many token entries storage holds (expired ones count until a lookup or ``tidy`` removes them)."""
         return len(await self._records.id_hashes())
@@ -285,14 +299,19 @@ class TokenStore:
         """(alive, hash of the subtree root to revoke when not).
 
         Walks the ancestors: a token is dead when any ancestor is expired, marked
-        for revocation, or missing (its revocation was interrupted).
+        for revocation, or missing (its revocation was interrupted), or when one
+        of them hangs from a parent in an ancestor namespace that is no longer alive.
         """
         now = self._clock()
         if entry.revoking or entry.is_expired(now):
             return False, entry.id_hash
         child = entry
         seen = {entry.id_hash}
-        while child.parent:
+        while True:
+            if child.outer_parent and (self.outer_alive is None or not await self.outer_alive(child.outer_parent)):
+                return False, child.id_hash
+            if not child.parent:
+                break
             if child.parent in seen:
                 return False, entry.id_hash  # a parent cycle can only come from corrupt storage
             seen.add(child.parent)
