@@ -151,8 +151,7 @@ def _error_code(exc: botocore.exceptions.ClientError) -> str:
         match = re.search(r"<Code>(\w+)</Code>", str(error.get("Message", "")))
         if match:
             return match.group(1)
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        return "InvalidClientTokenId" if status == 403 else f"HTTP{code}"
+        return f"HTTP{code}"
     return code or "UnknownError"
 
 
