@@ -358,7 +358,8 @@ class Core:
             peer_certificate=incoming.peer_certificate,
             wrap_ttl=incoming.wrap_ttl,
         )
-        event = AuditEvent(request=req, mount=entry, client_token=incoming.token)
+        event = AuditEvent(request=req, mount=entry, client_token=incoming.token,
+                           namespace_id=scope.entry.id, namespace_path=scope.path)
         quota_headers.update(await self._check_quota(scope.path + path, incoming.remote_addr, event))
 
         if _matches_any(backend.unauthenticated_paths(), rel_path) or _names_own_wrapping_token(

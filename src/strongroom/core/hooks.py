@@ -36,6 +36,9 @@ class AuditEvent:
     error: StrongroomError | None = None
     #: Set when the answer was wrapped (``response`` is then empty: the wrapped data is never audited).
     wrap_info: WrapInfo | None = None
+    #: The request's namespace: its id and full path ("root" and "" for the root namespace).
+    namespace_id: str = "root"
+    namespace_path: str = ""
 
 
 class AuditBroker(Protocol):

@@ -90,7 +90,9 @@ def request_part(event: AuditEvent) -> RequestPart:
         request["client_token"] = client_token
         if accessor is not None:
             request["client_token_accessor"] = accessor
-    request["namespace"] = ROOT_NAMESPACE
+    request["namespace"] = (
+        ROOT_NAMESPACE if event.namespace_id == "root" else {"id": event.namespace_id, "path": event.namespace_path}
+    )
     request["path"] = mount.route_prefix + req.path
     if req.data:
         request["data"] = Fields(req.data, frozenset(mount.config.audit_non_hmac_request_keys))
