@@ -171,3 +171,13 @@ def test_bad_subscriptions_are_clear_4xx(node: Node) -> None:
         plain = client.get("/v1/sys/events/subscribe/*", headers={"X-Vault-Token": node.api.token})
         assert plain.status_code == 400
         assert "WebSocket" in plain.json()["errors"][0]
+
+
+def test_open_streams_end_with_a_reason_when_the_server_stops(node: Node) -> None:
+    headers = {"X-Vault-Token": node.api.token, "Accept": "text/event-stream"}
+    with httpx.Client(base_url=node.server.address, timeout=RECV_TIMEOUT) as client, \
+            client.stream("GET", "/v1/sys/events/subscribe/*", headers=headers) as stream:
+        assert stream.status_code == 200
+        assert node.server.stop() == 0
+        lines = [line for line in stream.iter_lines() if line]
+    assert lines[-2:] == ["event: close", 'data: {"reason":"server shutting down"}']

@@ -171,6 +171,8 @@ async def serve(core: Core, settings: NodeSettings, sockets: list[socket.socket]
     def stop() -> None:
         for server in servers:
             server.should_exit = True
+        # Event streams never end by themselves: end them, or shutdown waits out its grace period.
+        core.events.close_all("server shutting down")
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop)
