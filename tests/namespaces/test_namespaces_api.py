@@ -401,3 +401,26 @@ def test_a_token_minted_in_a_child_by_an_ancestors_token_dies_with_it(ns_server:
                                   json={"policies": ["all"]}))["auth"]["client_token"]
     ok(ns_server.request("POST", "auth/token/revoke-self", token=admin), 204)
     assert ok(ns_server.request("GET", "kv/data/x", token=orphan, headers=ns("team")))["data"]["data"] == {"v": "2"}
+
+
+def test_logins_locked_out_in_a_namespace_are_listed_and_stay_locked(ns_server: InProcessServer) -> None:
+    made = make(ns_server, "team")
+    ok(ns_server.request("POST", "sys/auth/userpass", headers=ns("team"), json={"type": "userpass"}), 204)
+    ok(ns_server.request("POST", "auth/userpass/users/eve", headers=ns("team"), json={"password": "right-pw-1"}), 204)
+    accessor = ok(ns_server.request("GET", "sys/auth", headers=ns("team")))["data"]["userpass/"]["accessor"]
+    for _ in range(5):
+        wrong = ns_server.request("POST", "auth/userpass/login/eve", headers=ns("team"), token="",
+                                  json={"password": "wrong"})
+        assert wrong.status_code in (400, 403), wrong.text
+    listed = ok(ns_server.request("GET", "sys/locked-users"))["data"]
+    assert listed == {"total": 1, "by_namespace": [{
+        "namespace_id": made["id"], "namespace_path": "team/", "counts": 1,
+        "mount_accessors": [{"mount_accessor": accessor, "counts": 1, "alias_identifiers": ["eve"]}]}]}
+    # Listing forgot nothing: the right password is still refused while locked.
+    locked = ns_server.request("POST", "auth/userpass/login/eve", headers=ns("team"), token="",
+                               json={"password": "right-pw-1"})
+    assert locked.status_code in (400, 403)
+    assert locked.json() == wrong.json()
+    ok(ns_server.request("POST", f"sys/locked-users/{accessor}/unlock/eve"), 204)
+    assert ok(ns_server.request("POST", "auth/userpass/login/eve", headers=ns("team"), token="",
+                                json={"password": "right-pw-1"}))["auth"]["client_token"].endswith("." + made["id"])

@@ -2,7 +2,8 @@
 
 * ``GET sys/locked-users[?mount_accessor=...]`` answers Vault's shape: locked
   principals grouped by namespace and auth mount, busiest first, and a total.
-  There is one namespace, the root.
+  It is served in the root namespace and covers the auth mounts of every
+  namespace (a counter is only forgotten when no namespace has its mount).
 * ``POST sys/locked-users/:mount_accessor/unlock/:alias_identifier`` clears a
   principal's failures (204, also when it was not locked). Any spelling of the
   name that the lockout folds together unlocks it.
@@ -25,18 +26,21 @@ if TYPE_CHECKING:
 
 def locked_users_paths(core: Core) -> list[Path]:
     async def list_locked(req: Request, f: FieldData) -> Response:
-        mounts = {e.accessor: e for e in core.mounts.entries("auth")}
+        home = {e.accessor: scope.entry for scope in core.namespaces.scopes() for e in scope.mounts.entries("auth")}
+        mounts = {e.accessor: e for scope in core.namespaces.scopes() for e in scope.mounts.entries("auth")}
         only = f.get("mount_accessor") or None
         locked = await core.lockout.locked(mounts, only)
         total = sum(len(m.principals) for m in locked)
-        by_mount: list[dict[str, Any]] = [
-            {"mount_accessor": m.accessor, "counts": len(m.principals), "alias_identifiers": list(m.principals)}
-            for m in locked
-        ]
-        namespaces = (
-            [{"namespace_id": "root", "namespace_path": "", "counts": total, "mount_accessors": by_mount}]
-            if by_mount else []
-        )
+        groups: dict[str, dict[str, Any]] = {}
+        for m in locked:
+            namespace = home[m.accessor]
+            group = groups.setdefault(namespace.id, {"namespace_id": namespace.id, "namespace_path": namespace.path,
+                                                     "counts": 0, "mount_accessors": []})
+            group["counts"] += len(m.principals)
+            group["mount_accessors"].append(
+                {"mount_accessor": m.accessor, "counts": len(m.principals), "alias_identifiers": list(m.principals)}
+            )
+        namespaces = sorted(groups.values(), key=lambda g: (-g["counts"], g["namespace_path"]))
         return Response(data={"by_namespace": namespaces, "total": total})
 
     async def unlock(req: Request, f: FieldData) -> None:
