@@ -11,6 +11,8 @@ from leases_harness import Target
 from tests.api.api_support import DENIED_BODY
 from tests.support.inprocess import InProcessServer
 
+from strongroom.core.quotas.enforcer import QuotaEnforcer
+from strongroom.crypto.view import StorageView
 from strongroom.sdk.system import ManualClock
 
 READ_ALL = 'path "*" { capabilities = ["create", "read", "update", "delete", "list", "sudo"] }'
@@ -424,3 +426,23 @@ def test_logins_locked_out_in_a_namespace_are_listed_and_stay_locked(ns_server: 
     ok(ns_server.request("POST", f"sys/locked-users/{accessor}/unlock/eve"), 204)
     assert ok(ns_server.request("POST", "auth/userpass/login/eve", headers=ns("team"), token="",
                                 json={"password": "right-pw-1"}))["auth"]["client_token"].endswith("." + made["id"])
+
+
+def test_a_rate_limit_quota_can_name_a_namespace_or_a_mount_inside_one(ns_server: InProcessServer) -> None:
+    clock = ns_server.clock
+    assert isinstance(clock, ManualClock)
+    ns_server.core.quotas = QuotaEnforcer(StorageView(ns_server.barrier, "sys/quotas/"), clock=clock)
+    make(ns_server, "team")
+    make(ns_server, "other")
+    for name in ("team", "other"):
+        mount_kv(ns_server, name)
+    ok(ns_server.request("POST", "sys/quotas/rate-limit/team-kv", json={"path": "team/kv", "rate": 2}), 204)
+    ok(ns_server.request("POST", "sys/quotas/rate-limit/other", json={"path": "other", "rate": 1}), 204)
+    assert ok(ns_server.request("GET", "sys/quotas/rate-limit/team-kv"))["data"]["path"] == "team/kv/"
+    assert ok(ns_server.request("GET", "sys/quotas/rate-limit/other"))["data"]["path"] == "other/"
+    refused = ns_server.request("POST", "sys/quotas/rate-limit/bad", json={"path": "team/nothing", "rate": 1})
+    assert refused.status_code == 400
+    statuses = [ns_server.request("GET", "kv/data/x", headers=ns("team")).status_code for _ in range(3)]
+    assert statuses == [404, 404, 429]
+    assert [ns_server.request("GET", "other/sys/mounts").status_code for _ in range(2)] == [200, 429]
+    assert ns_server.request("GET", "secret/data/x").status_code == 404  # the root namespace is not limited

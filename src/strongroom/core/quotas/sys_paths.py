@@ -64,10 +64,16 @@ def quota_paths(core: Core) -> list[Path]:
         if "*" in path[:-1]:
             raise InvalidRequest("'path' may only end in a glob ('*'), not contain one")
         probe = path[:-1] if path.endswith("*") else path
-        matched = core.mounts.router.match(probe) or core.mounts.router.match(probe + "/")
+        # A path may lead into a namespace (``team/``, ``team/kv/``), as Vault's quota paths do.
+        namespace, inside = core.namespaces.descend(core.root, probe if probe.endswith("/") else probe + "/")
+        if namespace is not core.root and inside == "":
+            return namespace.path  # the whole namespace
+        inside = inside if probe.endswith("/") else inside[:-1]
+        router = namespace.mounts.router
+        matched = router.match(inside) or router.match(inside + "/")
         if matched is None:
             raise InvalidRequest(f'invalid mount path "{path}"')
-        mount = matched[0].entry.route_prefix
+        mount = namespace.path + matched[0].entry.route_prefix
         return mount if path.rstrip("/") == mount.rstrip("/") else path
 
     async def read_quota(req: Request, f: FieldData) -> Response:
