@@ -245,6 +245,9 @@ class NamespaceManager:
         async def attempt() -> None:
             raw, version = await self.core.barrier.get_with_version(TABLE_KEY)
             table = decode_table(raw)
+            if any(e.path.startswith(path) and e.path != path for e in table):
+                # A child created through another process since the check above.
+                raise InvalidRequest(f'cannot delete namespace "{path}" containing child namespaces')
             await self._commit([e for e in table if e.id != scope.entry.id], version)
 
         await retry_on_conflict(attempt, random_bytes=self.core.random_bytes)
