@@ -10,6 +10,9 @@ expiration manager and a job scheduler, as the core would wire them.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import os
 from collections.abc import Coroutine
 from dataclasses import dataclass
@@ -174,3 +177,23 @@ def my_make_user(username: str, password: str, *extra_grants: str) -> None:
         cur.execute("CREATE USER %s@'%%' IDENTIFIED BY %s", (username, password))
         for grant in extra_grants:
             cur.execute(grant.replace("{{name}}", username))
+
+
+def scram_matches(username: str, password: str) -> bool:
+    """Whether PostgreSQL's stored SCRAM-SHA-256 verifier for ``username`` is that of ``password``.
+
+    The local PostgreSQL trusts 127.0.0.1, so a login proves nothing about the password;
+    the verifier is what the server checks a password against wherever it does.
+    """
+    with admin() as conn:
+        row = conn.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s", (username,)).fetchone()
+    assert row is not None
+    assert row[0] is not None
+    mechanism, rest = row[0].split("$", 1)
+    assert mechanism == "SCRAM-SHA-256"
+    iterations_salt, keys = rest.split("$")
+    iterations, salt = iterations_salt.split(":")
+    stored_key = base64.b64decode(keys.split(":")[0])
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(salt), int(iterations))
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    return hmac.compare_digest(hashlib.sha256(client_key).digest(), stored_key)

@@ -17,8 +17,8 @@ from db_harness import (
     my_login,
     my_make_user,
     run,
+    scram_matches,
 )
-from test_db_static_roles import scram_matches
 
 from strongroom.engines.database.backend import CONFIG
 from strongroom.engines.database.config import ConnectionConfig

@@ -2,40 +2,17 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from typing import Any
 
 import pymysql
 import pytest
-from db_harness import DB, admin, make_db, my_login, my_make_user, run
+from db_harness import DB, admin, make_db, my_login, my_make_user, run, scram_matches
 
 from strongroom.errors import InvalidRequest, NotFound
 from strongroom.sdk.logical import Operation
 from strongroom.sdk.scheduling import Job
 
 USER = "sr_static_app"
-
-
-def scram_matches(username: str, password: str) -> bool:
-    """Whether PostgreSQL's stored SCRAM-SHA-256 verifier for ``username`` is that of ``password``.
-
-    The local PostgreSQL trusts 127.0.0.1, so a login proves nothing about the password;
-    the verifier is what the server checks a password against wherever it does.
-    """
-    with admin() as conn:
-        row = conn.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s", (username,)).fetchone()
-    assert row is not None
-    assert row[0] is not None
-    mechanism, rest = row[0].split("$", 1)
-    assert mechanism == "SCRAM-SHA-256"
-    iterations_salt, keys = rest.split("$")
-    iterations, salt = iterations_salt.split(":")
-    stored_key = base64.b64decode(keys.split(":")[0])
-    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(salt), int(iterations))
-    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
-    return hmac.compare_digest(hashlib.sha256(client_key).digest(), stored_key)
 
 
 def static_creds(db: DB, name: str = "app") -> dict[str, Any]:
