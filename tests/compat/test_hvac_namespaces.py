@@ -62,3 +62,31 @@ def test_two_sibling_namespaces_keep_mounts_policies_and_tokens_apart(root: hvac
             root.sys.delete_namespace(name)
     with pytest.raises(hvac.exceptions.Forbidden):
         clients[first].auth.token.lookup_self()
+
+
+def test_a_parent_namespace_token_reaches_its_child_and_not_the_reverse(root: hvac.Client) -> None:
+    parent = unique("ns-p")
+    root.sys.create_namespace(parent)
+    admin = namespaced(root, parent)
+    admin.sys.create_namespace("child")
+    child_admin = namespaced(root, f"{parent}/child")
+    child_admin.sys.enable_secrets_engine("kv", path="kv", options={"version": "2"})
+    child_admin.secrets.kv.v2.create_or_update_secret("cfg", secret={"v": "child"}, mount_point="kv")
+    admin.sys.create_or_update_policy("child-reader", 'path "child/kv/data/*" { capabilities = ["read"] }')
+    reader = admin.auth.token.create(policies=["child-reader"], ttl="10m")["auth"]["client_token"]
+    child_token = child_admin.auth.token.create(policies=["default"], ttl="10m")["auth"]["client_token"]
+    try:
+        # The parent's token, sent to the child namespace by header, or with the child in the path.
+        got = namespaced(root, f"{parent}/child", reader).secrets.kv.v2.read_secret_version(
+            "cfg", mount_point="kv", raise_on_deleted_version=True)
+        assert got["data"]["data"] == {"v": "child"}
+        via_path = namespaced(root, parent, reader).secrets.kv.v2.read_secret_version(
+            "cfg", mount_point="child/kv", raise_on_deleted_version=True)
+        assert via_path["data"]["data"] == {"v": "child"}
+        # The child's token is nothing in the parent.
+        with pytest.raises(hvac.exceptions.Forbidden):
+            namespaced(root, parent, child_token).sys.list_policies()
+    finally:
+        child_admin.sys.disable_secrets_engine("kv")
+        admin.sys.delete_namespace("child")
+        root.sys.delete_namespace(parent)
