@@ -136,3 +136,18 @@ def test_child_tokens_carry_the_entity_and_its_identity_policies(server: InProce
     assert child.json()["auth"]["entity_id"] == auth["entity_id"]
     looked_up = server.request("GET", "auth/token/lookup-self", token=child.json()["auth"]["client_token"])
     assert looked_up.json()["data"]["identity_policies"] == ["maker"]
+
+
+def test_answers_name_the_namespace_of_the_identity_store(server: InProcessServer) -> None:
+    created = server.request("POST", "sys/namespaces/team")
+    assert created.status_code == 200, created.text
+    namespace_id = created.json()["data"]["id"]
+    inside = {"X-Vault-Namespace": "team"}
+    entity = server.request("POST", "identity/entity", headers=inside, json={"name": "n"}).json()["data"]
+    read = server.request("GET", f"identity/entity/id/{entity['id']}", headers=inside).json()["data"]
+    assert read["namespace_id"] == namespace_id != "root"
+    group = server.request("POST", "identity/group", headers=inside, json={"name": "g"}).json()["data"]
+    assert server.request("GET", f"identity/group/id/{group['id']}", headers=inside).json()["data"][
+        "namespace_id"] == namespace_id
+    root_entity = server.request("POST", "identity/entity", json={"name": "r"}).json()["data"]
+    assert server.request("GET", f"identity/entity/id/{root_entity['id']}").json()["data"]["namespace_id"] == "root"

@@ -128,7 +128,7 @@ class IdentityBackend(FrameworkBackend):
 
     def _entity(self, entity: Entity) -> dict[str, Any]:
         direct, inherited = self.store.memberships(entity)
-        return entity_data(entity, direct, inherited, self.mount_of)
+        return entity_data(entity, direct, inherited, self.mount_of, self.store.namespace_id)
 
     async def _entity_write(self, req: Request, f: FieldData) -> Response | None:
         entity_id = f.get("id") or None
@@ -212,7 +212,7 @@ class IdentityBackend(FrameworkBackend):
         found = await self.store.alias(f.get("id"))
         if found is None:
             raise NotFound()
-        return Response(data=alias_data(found[1], self.mount_of))
+        return Response(data=alias_data(found[1], self.mount_of, self.store.namespace_id))
 
     async def _alias_delete(self, req: Request, f: FieldData) -> None:
         await self.store.delete_alias(f.get("id"))
@@ -229,7 +229,7 @@ class IdentityBackend(FrameworkBackend):
     # -- groups ------------------------------------------------------------------------------
 
     def _group(self, group: Group) -> dict[str, Any]:
-        return group_data(group, self.store.parent_group_ids(group.id), self.mount_of)
+        return group_data(group, self.store.parent_group_ids(group.id), self.mount_of, self.store.namespace_id)
 
     def _group_changes(self, f: FieldData) -> GroupChanges:
         kind = f.get("type").strip().lower() or None

@@ -18,7 +18,7 @@ def mount_fields(mount_of: MountOf, accessor: str) -> dict[str, str]:
     return {"mount_path": path, "mount_type": kind}
 
 
-def alias_data(alias: EntityAlias, mount_of: MountOf) -> dict[str, Any]:
+def alias_data(alias: EntityAlias, mount_of: MountOf, namespace_id: str) -> dict[str, Any]:
     return {
         "id": alias.id,
         "canonical_id": alias.canonical_id,
@@ -31,25 +31,27 @@ def alias_data(alias: EntityAlias, mount_of: MountOf) -> dict[str, Any]:
         "last_update_time": rfc3339(alias.last_update_time),
         "merged_from_canonical_ids": list(alias.merged_from_canonical_ids) or None,
         "local": False,
-        "namespace_id": "root",
+        "namespace_id": namespace_id,
     }
 
 
-def entity_data(entity: Entity, direct: list[str], inherited: list[str], mount_of: MountOf) -> dict[str, Any]:
+def entity_data(
+    entity: Entity, direct: list[str], inherited: list[str], mount_of: MountOf, namespace_id: str
+) -> dict[str, Any]:
     return {
         "id": entity.id,
         "name": entity.name,
         "metadata": dict(entity.metadata) or None,
         "policies": list(entity.policies),
         "disabled": entity.disabled,
-        "aliases": [alias_data(a, mount_of) for a in entity.aliases],
+        "aliases": [alias_data(a, mount_of, namespace_id) for a in entity.aliases],
         "creation_time": rfc3339(entity.creation_time),
         "last_update_time": rfc3339(entity.last_update_time),
         "merged_entity_ids": list(entity.merged_entity_ids) or None,
         "direct_group_ids": direct,
         "inherited_group_ids": inherited,
         "group_ids": sorted({*direct, *inherited}),
-        "namespace_id": "root",
+        "namespace_id": namespace_id,
         "mfa_secrets": {},
     }
 
@@ -68,7 +70,7 @@ def group_alias_data(alias: GroupAlias, mount_of: MountOf) -> dict[str, Any]:
     }
 
 
-def group_data(group: Group, parents: list[str], mount_of: MountOf) -> dict[str, Any]:
+def group_data(group: Group, parents: list[str], mount_of: MountOf, namespace_id: str) -> dict[str, Any]:
     return {
         "id": group.id,
         "name": group.name,
@@ -82,5 +84,5 @@ def group_data(group: Group, parents: list[str], mount_of: MountOf) -> dict[str,
         "creation_time": rfc3339(group.creation_time),
         "last_update_time": rfc3339(group.last_update_time),
         "modify_index": group.modify_index,
-        "namespace_id": "root",
+        "namespace_id": namespace_id,
     }

@@ -125,6 +125,8 @@ class IdentityStore:
         self._random_bytes = random_bytes
         #: Called after a group change (the core bumps its storage generation).
         self.on_change: Callable[[], Awaitable[None]] | None = None
+        #: The id of the namespace this store serves, as answers name it (Vault's ``namespace_id``).
+        self.namespace_id = "root"
         self._groups: dict[str, Group] = {}
         self._parents: dict[str, list[str]] = {}
         self._group_aliases: dict[tuple[str, str], str] = {}

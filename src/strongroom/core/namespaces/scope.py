@@ -64,6 +64,7 @@ class NamespaceScope:
         self.identity = IdentityStore(StorageView(barrier, "sys/identity/"), clock=core.clock,
                                       random_bytes=core.random_bytes)
         self.identity.on_change = core.bump_generation
+        self.identity.namespace_id = entry.id
         self.acls.identity = self.identity
         self.mounts = MountManager(core, self)
 
