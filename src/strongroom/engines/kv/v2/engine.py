@@ -10,6 +10,7 @@ from strongroom.sdk.logical import BackendContext, Request
 from strongroom.sdk.storage import Precondition, TxnOp, retry_on_conflict
 
 from ..common import KeyLocks, lookup_path, now_ns, request_storage
+from .meta_cache import MetaCache
 from .model import SecretMeta
 from .store import V2Store
 
@@ -33,15 +34,16 @@ class EarlyRead:
 
 
 class Engine:
-    """Shared state of one KV v2 mount. Holds no secret data: every read goes to storage."""
+    """Shared state of one KV v2 mount. Holds no secret data: version data is always read from storage."""
 
     def __init__(self, ctx: BackendContext) -> None:
         self.ctx = ctx
         self.locks = KeyLocks()
         self._early_reads: dict[str, EarlyRead] = {}
+        self.meta_cache = MetaCache()
 
     def store(self, req: Request) -> V2Store:
-        return V2Store(request_storage(req, self.ctx.storage))
+        return V2Store(request_storage(req, self.ctx.storage), self.meta_cache)
 
     def keep_early_read(self, req: Request, path: str, meta: SecretMeta | None, guard: Precondition) -> None:
         """Offer what a write's existence check read to that write (see :meth:`take_early_read`)."""

@@ -116,12 +116,16 @@ class SecretMeta:
         dva = _lower_nonzero(config.delete_version_after, self.delete_version_after)
         return now + dva * _NANOS if dva else None
 
+    def _custom_copy(self) -> dict[str, str] | None:
+        # Views go into responses; the metadata itself may be shared (see meta_cache).
+        return None if self.custom_metadata is None else dict(self.custom_metadata)
+
     def version_view(self, number: int) -> dict[str, Any]:
         """A version's metadata as Vault returns it from a data write or read."""
         version = self.versions[number]
         return {
             "created_time": format_time(version.created_ns),
-            "custom_metadata": self.custom_metadata,
+            "custom_metadata": self._custom_copy(),
             "deletion_time": format_time(version.deletion_ns),
             "destroyed": version.destroyed,
             "version": number,
@@ -133,7 +137,7 @@ class SecretMeta:
             "cas_required": self.cas_required,
             "created_time": format_time(self.created_ns),
             "current_version": self.current_version,
-            "custom_metadata": self.custom_metadata,
+            "custom_metadata": self._custom_copy(),
             "delete_version_after": format_duration(self.delete_version_after),
             "max_versions": self.max_versions,
             "oldest_version": self.oldest_version,

@@ -24,6 +24,7 @@ from strongroom.errors import InternalError
 from strongroom.sdk.storage import Precondition, StorageBackend, TxnOp
 
 from ..common import decode_entry, encode_entry
+from .meta_cache import MetaCache
 from .model import MountConfig, SecretMeta
 
 CONFIG_KEY = "config"
@@ -34,8 +35,9 @@ VERSION_PREFIX = "ver/"
 class V2Store:
     """Typed access to one mount's KV v2 entries."""
 
-    def __init__(self, storage: StorageBackend) -> None:
+    def __init__(self, storage: StorageBackend, meta_cache: MetaCache | None = None) -> None:
         self.storage = storage
+        self._meta_cache = meta_cache
 
     async def config(self) -> MountConfig:
         raw = await self.storage.get(CONFIG_KEY)
@@ -51,8 +53,23 @@ class V2Store:
         await self.storage.transaction([TxnOp(CONFIG_KEY, encode_entry(config.to_json()))], [guard])
 
     async def meta(self, path: str) -> SecretMeta | None:
+        """The secret's metadata (None: no such secret), for reading only: it may be shared.
+
+        Served from the mount's :class:`MetaCache` while the store's revision is the
+        one it was read at. The revision is taken before the read, so an entry is
+        never filed under a revision older than what it was read from.
+        """
+        cache = self._meta_cache
+        revision = self.storage.revision() if cache is not None else None
+        if cache is not None and revision is not None:
+            hit, meta = cache.lookup(revision, path)
+            if hit:
+                return meta
         raw = await self.storage.get(META_PREFIX + path)
-        return None if raw is None else SecretMeta.from_json(decode_entry(raw))
+        meta = None if raw is None else SecretMeta.from_json(decode_entry(raw))
+        if cache is not None and revision is not None:
+            cache.keep(revision, path, meta)
+        return meta
 
     async def meta_for_update(self, path: str) -> tuple[SecretMeta | None, Precondition]:
         """The secret's metadata (None: no such secret) and a precondition that it is still as read."""
