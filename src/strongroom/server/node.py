@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import ssl
+import sys
 import time
 from collections.abc import Generator
 
@@ -155,12 +156,24 @@ def uvicorn_server(
     return _Server(config)
 
 
+#: The interpreter's thread switch interval in a serving process (Python's default is 5 ms).
+#: The SQLite writer thread needs the GIL back after every wait: for its queue, for the
+#: cross-process write lock, for the COMMIT's fsync. While the event loop thread runs
+#: Python, a waiting thread gets the GIL only when the interval expires, so each batch of
+#: writes lost up to three intervals, holding the write lock meanwhile. Measured beside a
+#: busy main thread, a thread running small write batches with a 1 ms pause between them
+#: finished 48-79 batches a second at 5 ms, 324-366 at 0.5 ms and 519-593 at 0.2 ms (and
+#: about 300-670 with an idle main thread, whatever the interval). docs/benchmarks.md.
+SWITCH_INTERVAL = 0.0002
+
+
 async def serve(core: Core, settings: NodeSettings, sockets: list[socket.socket], *, jobs: bool = True) -> None:
     """Serve every listener until SIGTERM or SIGINT, then shut down gracefully.
 
     With ``jobs`` this process also runs the node's background loop (lease expiry and
     scheduled jobs): the single process does, and of a supervisor's workers only worker 0.
     """
+    sys.setswitchinterval(SWITCH_INTERVAL)
     tls = {i: ListenerTLS.create(item) for i, item in enumerate(settings.listeners) if not item.tls_disable}
     servers = [
         uvicorn_server(make_app(core, listener), listener, settings.log_level, tls.get(i))
