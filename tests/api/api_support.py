@@ -59,6 +59,9 @@ async def _walk(backend: StorageBackend, prefix: str, out: dict[str, bytes]) -> 
 
 def storage_snapshot(server: InProcessServer) -> dict[str, bytes]:
     """Every key and raw (encrypted) value in the server's physical storage."""
+    # Events of earlier writes reach storage a moment after them (docs/events.md): let them land
+    # first, so the snapshot holds what the server has done rather than what it is still doing.
+    server.run(server.core.event_publisher.drain())
     out: dict[str, bytes] = {}
     server.run(_walk(server.physical, "", out))
     return out

@@ -75,6 +75,9 @@ class InProcessServer:
         return self.run(self.client.request(method, "/v1/" + path.lstrip("/"), headers=headers, **kwargs))
 
     def close(self) -> None:
+        # End event streams and write pending events while the loop still runs (no task left behind).
+        self.run(self.core.events.aclose("server closed"))
+        self.run(self.core.event_publisher.drain())
         self.run(self.client.aclose())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=5)

@@ -129,7 +129,7 @@ def test_comments_only_policy_grants_nothing() -> None:
         ("", "the policy text is empty"),
         ("  \n\t ", "the policy text is empty"),
         ('path "a" {\n  capabilities = ["reed"]\n}', "line 2: unknown capability 'reed'"),
-        ('path "a" {\n  capabilities = ["subscribe"]\n}', "line 2: unknown capability 'subscribe'"),
+        ('path "a" {\n  capabilities = ["publish"]\n}', "line 2: unknown capability 'publish'"),
         ('path "a" {\n  capabilities = ["read"]\n  mfa_methods = ["x"]\n}',
          "line 3: unknown key 'mfa_methods'"),
         ('path "a" { capabilities = ["read"] }\nname = "x"', "line 2: unknown top-level key 'name'"),
