@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.integration.conftest import Node
-from tests.integration.process_harness import unseal
+from tests.integration.process_harness import unseal, wait_until
 
 
 def test_a_namespace_made_through_one_worker_is_served_by_the_other(node: Node) -> None:
@@ -40,3 +40,21 @@ def test_namespaces_survive_a_restart_of_the_node_unchanged(node: Node) -> None:
     unseal(node.api, node.keys)
     assert node.api.request("GET", "sys/namespaces/keep").json()["data"] == made
     assert node.api.request("GET", "keep/kv/x").json()["data"] == {"v": "1"}
+
+
+def test_the_nodes_expiry_loop_revokes_a_namespaces_expired_lease(node: Node) -> None:
+    api = node.api
+    made = api.request("POST", "sys/namespaces/leasing").json()["data"]
+    assert api.request("POST", "leasing/sys/mounts/pki", json={"type": "pki"}).status_code == 204
+    api.request("POST", "leasing/pki/root/generate/internal", json={"common_name": "NS Root", "key_type": "ec"})
+    api.request("POST", "leasing/pki/roles/brief", json={
+        "allowed_domains": ["example.com"], "allow_subdomains": True, "key_type": "ec", "generate_lease": True,
+        "ttl": "2s"})
+    lease_id = api.request("POST", "leasing/pki/issue/brief", json={"common_name": "a.example.com"}).json()["lease_id"]
+    assert lease_id.startswith("pki/issue/brief/")
+    assert lease_id.endswith("." + made["id"])
+    assert api.request("PUT", "leasing/sys/leases/lookup", json={"lease_id": lease_id}).status_code == 200
+    wait_until(
+        lambda: api.request("PUT", "leasing/sys/leases/lookup", json={"lease_id": lease_id}).status_code == 400,
+        timeout=15, what="the namespace's expired lease to be revoked by the node",
+    )
