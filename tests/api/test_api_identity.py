@@ -151,3 +151,23 @@ def test_answers_name_the_namespace_of_the_identity_store(server: InProcessServe
         "namespace_id"] == namespace_id
     root_entity = server.request("POST", "identity/entity", json={"name": "r"}).json()["data"]
     assert server.request("GET", f"identity/entity/id/{root_entity['id']}").json()["data"]["namespace_id"] == "root"
+
+
+def test_the_default_policy_lets_a_token_read_its_own_entity_only(server: InProcessServer) -> None:
+    _userpass(server)
+    mine = _login(server, "max")
+    other = _login(server, "ned")
+    names = {}
+    for auth in (mine, other):
+        names[auth["entity_id"]] = server.request("GET", f"identity/entity/id/{auth['entity_id']}").json()["data"][
+            "name"]
+    token = mine["client_token"]
+    own = server.request("GET", f"identity/entity/id/{mine['entity_id']}", token=token)
+    assert own.status_code == 200
+    assert own.json()["data"]["id"] == mine["entity_id"]
+    assert server.request("GET", f"identity/entity/name/{names[mine['entity_id']]}", token=token).status_code == 200
+    for path in (f"identity/entity/id/{other['entity_id']}", f"identity/entity/name/{names[other['entity_id']]}"):
+        reply = server.request("GET", path, token=token)
+        assert (reply.status_code, reply.json()) == (403, DENIED_BODY)
+    plain = server.request("POST", "auth/token/create", json={"policies": ["default"]}).json()["auth"]["client_token"]
+    assert server.request("GET", f"identity/entity/id/{mine['entity_id']}", token=plain).status_code == 403

@@ -119,7 +119,7 @@ def test_policy_patterns_have_one_canonical_spelling(pattern: str, canonical: st
         ("", "the path is empty"),
         ("/", "the path is empty"),
         ("secret/\x00", "control and invisible characters"),
-        ("identity/{{identity.entity.id}}/*", "templating is not supported"),
+        ("identity/{{identity.entity.id}}/*", "template markers are not allowed here"),
     ],
 )
 def test_bad_policy_patterns_are_refused(pattern: str, message: str) -> None:

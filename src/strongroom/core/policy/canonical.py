@@ -91,11 +91,12 @@ def canonical_policy_path(pattern: str) -> str:
 
     Raises :class:`InvalidRequest` for an empty pattern, ``..`` segments,
     refused characters, a ``*`` anywhere but at the end, a ``+`` that is not a
-    whole segment, and template markers (``{{ }}``), which are not supported.
+    whole segment, and template markers (``{{ }}``): a templated path is checked by
+    :mod:`strongroom.core.policy.templates` and comes here only once filled.
     """
     _check_characters(pattern, "policy path")
     if "{{" in pattern or "}}" in pattern:
-        raise InvalidRequest("invalid policy path: policy templating is not supported")
+        raise InvalidRequest("invalid policy path: template markers are not allowed here")
     glob = pattern.endswith("*")
     body = pattern[:-1] if glob else pattern
     if "*" in body:

@@ -1,7 +1,8 @@
 """The built-in ``default`` policy: what every token needs to look after itself.
 
-It matches the effect of Vault's default policy for the features we serve;
-templated identity paths and Enterprise features (control groups, MFA) are
+It matches the effect of Vault's default policy for the features we serve,
+including the templated paths that let a token read its own entity;
+Enterprise features (control groups, MFA) and the OIDC identity provider are
 left out because we do not support them. Operators may edit it; it cannot be
 deleted.
 """
@@ -25,6 +26,15 @@ path "auth/token/renew-self" {
 # ...and give itself up.
 path "auth/token/revoke-self" {
   capabilities = ["update"]
+}
+
+# A token may read its own entity, by id or by name (no entity: no such path).
+path "identity/entity/id/{{identity.entity.id}}" {
+  capabilities = ["read"]
+}
+
+path "identity/entity/name/{{identity.entity.name}}" {
+  capabilities = ["read"]
 }
 
 # A token may ask what it is allowed to do on given paths.
