@@ -446,3 +446,14 @@ def test_a_rate_limit_quota_can_name_a_namespace_or_a_mount_inside_one(ns_server
     assert statuses == [404, 404, 429]
     assert [ns_server.request("GET", "other/sys/mounts").status_code for _ in range(2)] == [200, 429]
     assert ns_server.request("GET", "secret/data/x").status_code == 404  # the root namespace is not limited
+
+
+def test_an_ancestors_token_looks_itself_up_and_revokes_itself_from_a_child(ns_server: InProcessServer) -> None:
+    make(ns_server, "team")
+    policy = 'path "team/auth/token/*" { capabilities = ["read", "update"] }'
+    ok(ns_server.request("PUT", "sys/policies/acl/self-in-team", json={"policy": policy}), 204)
+    token = token_in(ns_server, "", "self-in-team")
+    looked = ok(ns_server.request("GET", "auth/token/lookup-self", token=token, headers=ns("team")))["data"]
+    assert looked["policies"] == ["default", "self-in-team"]
+    ok(ns_server.request("POST", "auth/token/revoke-self", token=token, headers=ns("team")), 204)
+    assert ns_server.request("GET", "auth/token/lookup-self", token=token).status_code == 403

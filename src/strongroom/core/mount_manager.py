@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from strongroom.core.core import Core
     from strongroom.core.namespaces.scope import NamespaceScope
     from strongroom.core.tokens.entry import TokenEntry
+    from strongroom.core.tokens.store import TokenStore
 
 log = logging.getLogger("strongroom.mounts")
 
@@ -202,10 +203,10 @@ class MountManager:
             return tokens
         return None
 
-    async def _find_caller(self, token: str) -> tuple[TokenEntry, str] | None:
-        """A caller token that may act in this namespace, and the id of the namespace it lives in."""
+    async def _find_caller(self, token: str) -> tuple[TokenEntry, str, TokenStore] | None:
+        """A caller token that may act in this namespace, the id of the namespace it lives in, and its store."""
         found = await self.core.find_token(self.scope, token)
-        return (found[0], found[1].entry.id) if found is not None else None
+        return (found[0], found[1].entry.id, found[1].tokens) if found is not None else None
 
     # -- operations from sys/mounts and sys/auth --------------------------------------------
 

@@ -35,8 +35,9 @@ TOKEN = {"token": Field(T.STRING, "", "the token to act on")}
 ACCESSOR = {"accessor": Field(T.STRING, "", "the accessor of the token to act on")}
 INCREMENT = {"increment": Field(T.DURATION, 0, "requested extension; may be capped or ignored")}
 DEFAULT_MOUNT = "auth/token/"
-#: The core's lookup of a caller token across namespaces: (entry, id of the namespace it lives in) or None.
-FindCaller = Callable[[str], Awaitable[tuple[TokenEntry, str] | None]]
+#: The core's lookup of a caller token across namespaces: (entry, id of the namespace it lives in, that
+#: namespace's token store) or None.
+FindCaller = Callable[[str], Awaitable[tuple[TokenEntry, str, TokenStore] | None]]
 
 
 class TokenBackend(FrameworkBackend):
@@ -202,6 +203,12 @@ class TokenBackend(FrameworkBackend):
     async def _revoke_self(self, req: Request, data: FieldData) -> None:
         if not req.client_token:
             raise InvalidRequest("missing token ID")
+        if self.find_caller is not None and await self.store.lookup(req.client_token) is None:
+            # A token of an ancestor namespace revokes itself where it lives.
+            found = await self.find_caller(req.client_token)
+            if found is not None:
+                await found[2].revoke_tree(found[0])
+                return
         await self._revoke_if_alive(req.client_token)
 
     async def _revoke_if_alive(self, token: str) -> None:
