@@ -1,4 +1,6 @@
-"""HTTP-shaped handling of ``sys/generate-root/*`` and ``sys/rekey/*`` (Vault's paths and bodies).
+"""HTTP-shaped handling of ``sys/generate-root/*``, ``sys/rekey/*`` and ``sys/rekey-recovery-key/*``.
+
+Vault's paths and bodies; the recovery-key twin takes the same bodies as ``sys/rekey/*``.
 
 Unauthenticated, like Vault's: the shares are the credential. Served before
 the sealed check (the seal manager answers 503 itself while sealed) and always
