@@ -124,6 +124,8 @@ class StaticRoles:
         terms = RotationTerms(period, cron, window)
         check_rotation_terms(terms, self.backend.scheduler, what="static role rotation")
         config = await self.backend.usable_config(db_name, name)
+        if old is None:
+            await self._refuse_shared_username(name, config.name, username)
         statements = (tuple(s for s in f.get("rotation_statements") if s.strip())
                       if f.has("rotation_statements") or old is None else old.rotation_statements)
         role = StaticRole(name=name, db_name=config.name, username=username, rotation_period=period,
@@ -139,10 +141,27 @@ class StaticRoles:
             await plugin.set_password(username, password, statements)
             role = replace(role, password=password, last_vault_rotation=self.backend.ctx.system.clock())
         await self.backend.ctx.storage.put(STATIC + name, role.encode())
+        if old is None:
+            self._published(role)  # the creation rotation is a rotation like any later one
         scheduler = self.backend.scheduler
         if old is not None and old.rotation == terms and scheduler and await scheduler.lookup(JOB + name):
             return  # same terms: the next rotation stays when it was due
         await self._schedule(role, role.last_vault_rotation if old is None else self.backend.ctx.system.clock())
+
+    async def _refuse_shared_username(self, name: str, db_name: str, username: str) -> None:
+        """400 if another static role already owns ``username`` on ``db_name`` (as Vault refuses).
+
+        Two roles rotating one user would each hand out a password the other has replaced.
+        """
+        for key in await self.backend.ctx.storage.list(STATIC):
+            other = None if key.endswith("/") or key == name else await self.role(key)
+            if other is not None and other.db_name == db_name and other.username == username:
+                raise InvalidRequest(f"username {username!r} is already managed by static role {key!r}")
+
+    def _published(self, role: StaticRole) -> None:
+        ctx = self.backend.ctx
+        ctx.system.publish_event("database/static-rotate", f"{ctx.mount_point}static-creds/{role.name}",
+                                 {"name": role.name, "username": role.username, "db_name": role.db_name})
 
     async def _schedule(self, role: StaticRole, since: float) -> None:
         scheduler = self.backend.scheduler
@@ -222,9 +241,7 @@ class StaticRoles:
                                rotation_due=served_before[0] if served_before else 0.0)
             raise
         await self._settle(name, password, done=True)
-        ctx = self.backend.ctx
-        ctx.system.publish_event("database/static-rotate", f"{ctx.mount_point}static-creds/{name}",
-                                 {"name": name, "username": role.username, "db_name": role.db_name})
+        self._published(role)
 
     async def _settle(self, name: str, password: str, *, done: bool, rotation_due: float = 0.0) -> None:
         now = self.backend.ctx.system.clock()

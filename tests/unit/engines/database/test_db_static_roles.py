@@ -241,11 +241,55 @@ def test_rotations_publish_events_without_the_password() -> None:
     db.system.event_origin = EventOrigin("database/", "database_1", "database")
     db.system.event_sink = lambda origin, kind, path, meta: seen.append((kind, path, dict(meta)))
     mysql_static(db)
+    first = static_creds(db)["password"]
+    # The rotation at creation publishes like every later one: a subscriber sees each new password's arrival.
+    assert [(kind, path) for kind, path, _ in seen] == [("database/static-rotate", "database/static-creds/app")]
     run(db.call(Operation.UPDATE, "rotate-role/app"))
     password = static_creds(db)["password"]
-    assert [(kind, path) for kind, path, _ in seen] == [("database/static-rotate", "database/static-creds/app")]
-    assert seen[0][2] == {"name": "app", "username": USER, "db_name": "my"}
+    assert [(kind, path) for kind, path, _ in seen] == [("database/static-rotate", "database/static-creds/app")] * 2
+    assert all(meta == {"name": "app", "username": USER, "db_name": "my"} for _, _, meta in seen)
+    assert first not in repr(seen)
     assert password not in repr(seen)
+
+
+def test_a_failed_creation_publishes_nothing() -> None:
+    from strongroom.sdk.events import EventOrigin
+
+    db = make_db()
+    seen: list[str] = []
+    db.system.event_origin = EventOrigin("database/", "database_1", "database")
+    db.system.event_sink = lambda origin, kind, path, meta: seen.append(kind)
+    run(db.configure_mysql())
+    with pytest.raises(InvalidRequest, match="does not exist"):
+        run(db.call(Operation.UPDATE, "static-roles/ghost", {"db_name": "my", "username": "sr_no_such_user",
+                                                             "rotation_period": "1h"}))
+    assert seen == []
+
+
+def test_two_static_roles_cannot_manage_one_username_on_one_connection() -> None:
+    db = make_db()
+    mysql_static(db)
+    first = static_creds(db)["password"]
+    with pytest.raises(InvalidRequest, match=f"'{USER}' is already managed by static role 'app'"):
+        run(db.call(Operation.UPDATE, "static-roles/app2", {"db_name": "my", "username": USER,
+                                                            "rotation_period": "1h"}))
+    with pytest.raises(NotFound):
+        run(db.call(Operation.READ, "static-roles/app2"))
+    assert db.system.scheduler is not None
+    assert run(db.system.scheduler.lookup("static-role/app2")) is None
+    assert_password(first, works=True)  # the refused write did not rotate the user
+    # Updating the owning role is not a conflict with itself.
+    run(db.call(Operation.UPDATE, "static-roles/app", {"rotation_period": "2h"}))
+    # The same username on ANOTHER connection is another database user: allowed.
+    run(db.configure_mysql("my2"))
+    run(db.call(Operation.UPDATE, "static-roles/app3", {"db_name": "my2", "username": USER,
+                                                        "rotation_period": "1h"}))
+    # Once the owner is deleted its username is free again.
+    run(db.call(Operation.DELETE, "static-roles/app"))
+    run(db.call(Operation.DELETE, "static-roles/app3"))
+    run(db.call(Operation.UPDATE, "static-roles/app2", {"db_name": "my", "username": USER,
+                                                        "rotation_period": "1h"}))
+    assert_password(static_creds(db, "app2")["password"], works=True)
 
 
 def test_updating_a_static_role_keeps_its_password_and_its_due_time_unless_the_terms_change() -> None:
