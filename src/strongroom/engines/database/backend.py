@@ -27,7 +27,7 @@ from strongroom.sdk.framework import FrameworkBackend, Path
 from strongroom.sdk.logical import BackendContext, LeaseOptions, Operation, Request, Response, SecretLease
 from strongroom.sdk.scheduling import Job, JobScheduler, RotationOutcome
 
-from .config import PLUGINS, ConnectionConfig, RoleConfig, rewrite
+from .config import PLUGIN_POSTGRES, PLUGINS, ConnectionConfig, RoleConfig, rewrite
 from .connections import Connections
 from .plugin import DatabasePlugin
 from .static_roles import StaticRoles, check_rotation_terms, next_rotation
@@ -54,6 +54,8 @@ _CONFIG_FIELDS = {
     "root_rotation_period": Field(T.DURATION, 0, "Rotate the root password this often (0: never)."),
     "root_rotation_schedule": Field(T.STRING, "", "Rotate the root password at these cron times (UTC)."),
     "root_rotation_window": Field(T.DURATION, 0, "How long after a scheduled time a rotation may still run."),
+    "tls_ca": Field(T.STRING, "", "MySQL: PEM CA certificate(s) the server's certificate must chain to."),
+    "tls_certificate_key": Field(T.STRING, "", "MySQL: PEM client certificate and private key (never returned)."),
 }
 #: Vault's own spellings of the same config fields, accepted as aliases.
 _CONFIG_ALIASES = {
@@ -169,9 +171,13 @@ class DatabaseBackend(FrameworkBackend):
             # A rotation cut short may have left the database on the pending password: keep it
             # unless the operator sets the password anew.
             pending_password=old.pending_password if old and not f.has("password") else "",
+            tls_ca=pick("tls_ca", ""), tls_certificate_key=pick("tls_certificate_key", ""),
         )
         if not config.connection_url:
             raise InvalidRequest("connection_url is required")
+        if plugin_name == PLUGIN_POSTGRES and (config.tls_ca or config.tls_certificate_key):
+            raise InvalidRequest("tls_ca and tls_certificate_key are MySQL options; PostgreSQL takes "
+                                 "sslmode and sslrootcert in connection_url")
         if config.max_open_connections < 1:
             raise InvalidRequest("max_open_connections must be at least 1")
         if config.max_idle_seconds < 1:

@@ -109,6 +109,9 @@ class ConnectionConfig(Stored):
     last_root_rotation: float = 0.0
     #: The new root password while a rotation is under way (see the module docstring).
     pending_password: str = field(default="", repr=False)
+    #: MySQL TLS (Vault's names): the CA to trust, and a client certificate with its key (never shown).
+    tls_ca: str = ""
+    tls_certificate_key: str = field(default="", repr=False)
 
     def allows(self, role: str) -> bool:
         """Whether ``role`` matches one of ``allowed_roles`` (globs; an empty list allows none, as Vault)."""
@@ -136,6 +139,7 @@ class ConnectionConfig(Stored):
                 "max_open_connections": self.max_open_connections,
                 "max_idle_seconds": self.max_idle_seconds,
                 "username_template": self.username_template,
+                "tls_ca": self.tls_ca,
             },
         }
 

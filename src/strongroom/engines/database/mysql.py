@@ -35,6 +35,7 @@ from .config import PLUGIN_MYSQL, ConnectionConfig
 from .plugin import CONNECT_TIMEOUT, DatabaseError, DatabasePlugin, scrub
 from .pool import Pool
 from .templates import UsernameRules, render_statement, split_statements
+from .tls import client_context
 
 R = TypeVar("R")
 Connection = MySQLConnection
@@ -66,7 +67,8 @@ class MySQL(DatabasePlugin):
         super().__init__(config)
         self.policy = policy
         self.username_rules = MODERN if config.plugin_name == PLUGIN_MYSQL else LEGACY
-        parse_dsn(config.connection_url)  # refuse a bad URL when the plugin is made, not on first use
+        host = parse_dsn(config.connection_url)[2]  # refuse a bad URL when the plugin is made, not on first use
+        self.tls = client_context(host, config.tls_ca, config.tls_certificate_key)  # and bad PEM
         self.pool: Pool[Connection] = Pool(self._open, _close, _discard, _alive, size=config.max_open_connections,
                                            max_idle=config.max_idle_seconds, clock=clock)
 
@@ -87,7 +89,7 @@ class MySQL(DatabasePlugin):
                     pymysql.connect, host=addresses[0], port=port, user=user,
                     password=password_t.replace("{{password}}", password), database=database or None,
                     connect_timeout=CONNECT_TIMEOUT, read_timeout=IO_TIMEOUT, write_timeout=IO_TIMEOUT,
-                    autocommit=True, charset="utf8mb4")
+                    autocommit=True, charset="utf8mb4", ssl=self.tls)
             except pymysql.MySQLError as exc:
                 error = scrub(str(exc), self._secrets())
         raise DatabaseError(f"cannot connect to database {cfg.name!r} at {host}:{port}: {error}")
