@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pymysql
 import pytest
 from db_harness import (
@@ -195,3 +197,14 @@ def test_a_database_down_during_revocation_keeps_the_lease_and_is_retried_until_
             my_login(username, password)
     finally:
         proxy.stop()
+
+
+def test_a_custom_username_template_names_the_user_that_logs_in() -> None:
+    db = make_db()
+    db.clock.now = 1_800_000_000.0
+    username, password, lease_id = issue(db, "reader", username_template="app_{{role}}_{{random 6}}_{{unix_time}}")
+    assert re.fullmatch(r"app_reader_[A-Za-z0-9]{6}_1800000000", username), username
+    assert my_user_exists(username)
+    my_login(username, password).close()
+    assert run(db.manager.revoke(lease_id)).revoked
+    assert not my_user_exists(username)
