@@ -19,7 +19,7 @@ from contextlib import suppress
 from dataclasses import replace
 from typing import Any
 
-from strongroom.errors import InvalidRequest, NotFound, StrongroomError
+from strongroom.errors import InvalidRequest, NotFound
 from strongroom.sdk.egress import EgressPolicy
 from strongroom.sdk.fields import Field, FieldData
 from strongroom.sdk.fields import FieldType as T
@@ -27,7 +27,7 @@ from strongroom.sdk.framework import FrameworkBackend, Path
 from strongroom.sdk.logical import BackendContext, LeaseOptions, Operation, Request, Response, SecretLease
 from strongroom.sdk.scheduling import Job, JobScheduler, RotationOutcome
 
-from .config import PLUGIN_POSTGRES, PLUGINS, ConnectionConfig, RoleConfig, rewrite
+from .config import PLUGIN_POSTGRES, PLUGINS, ConnectionConfig, RoleConfig, failure_reason, rewrite, with_attempt
 from .connections import Connections
 from .plugin import DatabasePlugin
 from .static_roles import StaticRoles, check_rotation_terms, next_rotation
@@ -172,6 +172,7 @@ class DatabaseBackend(FrameworkBackend):
             # unless the operator sets the password anew.
             pending_password=old.pending_password if old and not f.has("password") else "",
             tls_ca=pick("tls_ca", ""), tls_certificate_key=pick("tls_certificate_key", ""),
+            rotation_history=old.rotation_history if old else (),
         )
         if not config.connection_url:
             raise InvalidRequest("connection_url is required")
@@ -245,9 +246,22 @@ class DatabaseBackend(FrameworkBackend):
         name = f.get("name")
         if await self.config(name) is None:
             raise NotFound()
-        await self.rotate_root(name)
+        try:
+            await self.rotate_root(name, trigger="manual")
+        except Exception as exc:
+            await self._record_root_failure(name, "manual", failure_reason(exc))
+            raise
 
-    async def rotate_root(self, name: str) -> None:
+    async def _record_root_failure(self, name: str, trigger: str, error: str) -> None:
+        at = self.ctx.system.clock()
+
+        async def add(config: ConnectionConfig) -> ConnectionConfig:
+            return replace(config, rotation_history=with_attempt(config.rotation_history, at, trigger, error))
+
+        with suppress(NotFound):  # deleted meanwhile
+            await rewrite(self.ctx.storage, CONFIG + name, ConnectionConfig, add, self.ctx.system.random_bytes)
+
+    async def rotate_root(self, name: str, *, trigger: str) -> None:
         """Give the connection user a new password in the database, then store it (never returned).
 
         The new password is stored as ``pending_password`` before the database changes,
@@ -267,18 +281,19 @@ class DatabaseBackend(FrameworkBackend):
         except Exception:
             await self._settle_root(name, password, done=False)
             raise
-        await self._settle_root(name, password, done=True)
+        await self._settle_root(name, password, done=True, trigger=trigger)
         self.ctx.system.publish_event("database/root-rotate", f"{self.ctx.mount_point}config/{name}",
                                       {"name": name, "username": before.username})
 
-    async def _settle_root(self, name: str, password: str, *, done: bool) -> None:
+    async def _settle_root(self, name: str, password: str, *, done: bool, trigger: str = "") -> None:
         now = self.ctx.system.clock()
 
         async def settle(config: ConnectionConfig) -> ConnectionConfig | None:
             if config.pending_password != password:
                 return None  # a later rotation took over
             if done:
-                return replace(config, password=password, pending_password="", last_root_rotation=now)
+                return replace(config, password=password, pending_password="", last_root_rotation=now,
+                               rotation_history=with_attempt(config.rotation_history, now, trigger))
             return replace(config, pending_password="")
 
         with suppress(NotFound):  # deleted meanwhile: nothing to settle
@@ -311,7 +326,11 @@ class DatabaseBackend(FrameworkBackend):
             else:
                 next_due = await self._run_root_job(job, name)
         except Exception as exc:
-            error = exc.message if isinstance(exc, StrongroomError) else type(exc).__name__
+            error = failure_reason(exc)
+            if kind == "static-role":
+                await self.static.record_failure(name, "scheduled", error)
+            else:
+                await self._record_root_failure(name, "scheduled", error)
             self._report(RotationOutcome(outcome_kind, subject, False, job.attempt + 1, error[:200]))
             raise
         self._report(RotationOutcome(outcome_kind, subject, True))
@@ -330,7 +349,7 @@ class DatabaseBackend(FrameworkBackend):
         if terms.schedule and terms.window and now > job.due_at + terms.window:
             return next_rotation(terms, now)  # missed its window: wait for the next scheduled time
         if config.last_root_rotation < job.due_at:  # the due time is the fencing token: once per due time
-            await self.rotate_root(name)
+            await self.rotate_root(name, trigger="scheduled")
         return next_rotation(terms, self.ctx.system.clock())
 
     # -- roles -----------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Self, TypeVar
 
-from strongroom.errors import NotFound
+from strongroom.errors import NotFound, StrongroomError
 from strongroom.sdk.storage import Precondition, StorageBackend, TxnOp, retry_on_conflict
 from strongroom.sdk.system import RandomBytes
 
@@ -73,6 +73,29 @@ def rfc3339(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+#: Rotation attempts kept per static role and per connection (its root rotations), newest first.
+HISTORY_SIZE = 20
+#: One attempt as stored: ``at`` (epoch seconds), ``trigger`` (create/manual/scheduled), ``outcome``, ``error``.
+Attempt = dict[str, Any]
+
+
+def with_attempt(history: tuple[Attempt, ...], at: float, trigger: str, error: str = "") -> tuple[Attempt, ...]:
+    """``history`` with one attempt first (bounded). ``error`` is a scrubbed reason, never a password."""
+    attempt = {"at": at, "trigger": trigger, "outcome": "failure" if error else "success", "error": error[:200]}
+    return (attempt, *history)[:HISTORY_SIZE]
+
+
+def failure_reason(exc: BaseException) -> str:
+    """What a failed rotation is remembered and reported by: a Strongroom error's message (scrubbed of
+    passwords where it is raised), else only the exception's class name (a foreign message may hold anything)."""
+    return exc.message if isinstance(exc, StrongroomError) else type(exc).__name__
+
+
+def history_view(history: tuple[Attempt, ...]) -> list[dict[str, str]]:
+    return [{"time": rfc3339(a["at"]), "trigger": a["trigger"], "outcome": a["outcome"], "error": a["error"]}
+            for a in history]
+
+
 @dataclass(frozen=True, slots=True)
 class RotationTerms:
     """When something rotates by itself: every ``period`` seconds, or at a cron ``schedule`` (UTC) within
@@ -112,6 +135,8 @@ class ConnectionConfig(Stored):
     #: MySQL TLS (Vault's names): the CA to trust, and a client certificate with its key (never shown).
     tls_ca: str = ""
     tls_certificate_key: str = field(default="", repr=False)
+    #: The root rotations tried (see :func:`with_attempt`).
+    rotation_history: tuple[Attempt, ...] = ()
 
     def allows(self, role: str) -> bool:
         """Whether ``role`` matches one of ``allowed_roles`` (globs; an empty list allows none, as Vault)."""
@@ -133,6 +158,7 @@ class ConnectionConfig(Stored):
             "rotation_schedule": self.root_rotation_schedule,
             "rotation_window": self.root_rotation_window,
             "last_root_rotation": rfc3339(self.last_root_rotation) if self.last_root_rotation else "",
+            "root_rotation_history": history_view(self.rotation_history),
             "connection_details": {
                 "connection_url": self.connection_url,
                 "username": self.username,
@@ -186,6 +212,8 @@ class StaticRole(Stored):
     last_vault_rotation: float = 0.0
     #: The scheduler due time the last (or the pending) scheduled rotation served.
     rotation_due: float = 0.0
+    #: The rotations tried (see :func:`with_attempt`).
+    rotation_history: tuple[Attempt, ...] = ()
 
     @property
     def rotation(self) -> RotationTerms:
@@ -198,6 +226,7 @@ class StaticRole(Stored):
             "rotation_statements": list(self.rotation_statements),
             "credential_type": "password",
             "last_vault_rotation": rfc3339(self.last_vault_rotation) if self.last_vault_rotation else "",
+            "rotation_history": history_view(self.rotation_history),
         }
         if self.rotation_schedule:
             out.update(rotation_schedule=self.rotation_schedule, rotation_window=self.rotation_window)

@@ -26,7 +26,7 @@ from strongroom.sdk.framework import Path
 from strongroom.sdk.logical import Operation, Request, Response
 from strongroom.sdk.scheduling import Job, JobScheduler, Schedule
 
-from .config import RotationTerms, StaticRole, rewrite
+from .config import RotationTerms, StaticRole, failure_reason, rewrite, with_attempt
 
 if TYPE_CHECKING:
     from .backend import DatabaseBackend
@@ -132,14 +132,17 @@ class StaticRoles:
                           rotation_schedule=cron, rotation_window=window, rotation_statements=statements,
                           password=old.password if old else "", last_vault_rotation=old.last_vault_rotation if old
                           else 0.0, rotation_due=old.rotation_due if old else 0.0,
-                          pending_password=old.pending_password if old else "")
+                          pending_password=old.pending_password if old else "",
+                          rotation_history=old.rotation_history if old else ())
         if old is None:
             # Vault rotates at creation so that the engine alone knows the password. The role
             # is stored only once the database accepted it: a bad user or statement stores nothing.
             password = await self.backend.generate_password(config)
             plugin = await self.backend.plugin(config)
             await plugin.set_password(username, password, statements)
-            role = replace(role, password=password, last_vault_rotation=self.backend.ctx.system.clock())
+            now = self.backend.ctx.system.clock()
+            role = replace(role, password=password, last_vault_rotation=now,
+                           rotation_history=with_attempt((), now, "create"))
         await self.backend.ctx.storage.put(STATIC + name, role.encode())
         if old is None:
             self._published(role)  # the creation rotation is a rotation like any later one
@@ -196,7 +199,11 @@ class StaticRoles:
 
     async def _rotate_now(self, req: Request, f: FieldData) -> None:
         role = await self._must_role(f.get("name"))
-        await self.rotate(role.name, due=0.0)
+        try:
+            await self.rotate(role.name, due=0.0, trigger="manual")
+        except Exception as exc:
+            await self.record_failure(role.name, "manual", failure_reason(exc))
+            raise
         await self._schedule(role, self.backend.ctx.system.clock())
 
     # -- rotation --------------------------------------------------------------------------------
@@ -209,11 +216,15 @@ class StaticRoles:
         terms = role.rotation
         if terms.schedule and terms.window and now > job.due_at + terms.window:
             return next_rotation(terms, now)  # missed its window: wait for the next scheduled time
-        await self.rotate(name, due=job.due_at)
+        await self.rotate(name, due=job.due_at, trigger="scheduled")
         return next_rotation(terms, self.backend.ctx.system.clock())
 
-    async def rotate(self, name: str, *, due: float) -> None:
-        """Rotate the role's password (see the module docstring); ``due`` 0 for an on-demand rotation."""
+    async def rotate(self, name: str, *, due: float, trigger: str) -> None:
+        """Rotate the role's password (see the module docstring); ``due`` 0 for an on-demand rotation.
+
+        A success is kept in the role's history (``trigger``: manual or scheduled); the callers
+        record a failure, which may come from any step, with :meth:`record_failure`.
+        """
         served_before: list[float] = []
 
         async def mark(role: StaticRole) -> StaticRole | None:
@@ -240,17 +251,30 @@ class StaticRoles:
             await self._settle(name, password, done=False,
                                rotation_due=served_before[0] if served_before else 0.0)
             raise
-        await self._settle(name, password, done=True)
+        await self._settle(name, password, done=True, trigger=trigger)
         self._published(role)
 
-    async def _settle(self, name: str, password: str, *, done: bool, rotation_due: float = 0.0) -> None:
+    async def record_failure(self, name: str, trigger: str, error: str) -> None:
+        """Keep a failed rotation in the role's history (a role deleted meanwhile has none)."""
+        at = self.backend.ctx.system.clock()
+
+        async def add(role: StaticRole) -> StaticRole:
+            return replace(role, rotation_history=with_attempt(role.rotation_history, at, trigger, error))
+
+        with suppress(NotFound):
+            await rewrite(self.backend.ctx.storage, STATIC + name, StaticRole, add,
+                          self.backend.ctx.system.random_bytes)
+
+    async def _settle(self, name: str, password: str, *, done: bool, rotation_due: float = 0.0,
+                      trigger: str = "") -> None:
         now = self.backend.ctx.system.clock()
 
         async def settle(role: StaticRole) -> StaticRole | None:
             if role.pending_password != password:
                 return None  # a later rotation took over
             if done:
-                return replace(role, password=password, pending_password="", last_vault_rotation=now)
+                return replace(role, password=password, pending_password="", last_vault_rotation=now,
+                               rotation_history=with_attempt(role.rotation_history, now, trigger))
             return replace(role, pending_password="", rotation_due=rotation_due)
 
         with suppress(NotFound):  # deleted meanwhile: nothing to settle

@@ -128,3 +128,44 @@ def test_failed_scheduled_rotations_are_counted_and_raise_one_alert_then_a_succe
     assert {s.path for s in raised} == {"database/static-roles/app"}
     assert all("does not exist" in s.details.get("error", "does not exist") for s in raised)
     my_login(USER, password(srv), database=None).close()
+    # The role's rotation history, newest first: the success, the failures with their reason, the creation.
+    history = srv.request("GET", "database/static-roles/app").json()["data"]["rotation_history"]
+    assert [(h["trigger"], h["outcome"]) for h in history] == (
+        [("scheduled", "success")] + [("scheduled", "failure")] * failures + [("create", "success")])
+    assert all(f"database user '{USER}' does not exist" in h["error"] for h in history[1:-1])
+    assert history[0]["error"] == history[-1]["error"] == ""
+    assert all(h["time"].endswith("Z") for h in history)
+
+
+def test_manual_rotations_and_root_rotations_are_kept_in_their_history_without_a_password(
+        srv: InProcessServer) -> None:
+    ok = srv.request("POST", "database/static-roles/app", json={"db_name": "my", "username": USER,
+                                                                "rotation_period": "1h"})
+    assert ok.status_code == 204, ok.text
+    assert srv.request("POST", "database/rotate-role/app").status_code == 204
+    with my_admin() as conn, conn.cursor() as cur:
+        cur.execute(f"DROP USER '{USER}'@'%'")
+    assert srv.request("POST", "database/rotate-role/app").status_code == 400
+    read = srv.request("GET", "database/static-roles/app")
+    history = read.json()["data"]["rotation_history"]
+    assert [(h["trigger"], h["outcome"]) for h in history] == [
+        ("manual", "failure"), ("manual", "success"), ("create", "success")]
+    assert history[0]["error"] == f"database user '{USER}' does not exist"
+    assert password(srv) not in read.text
+    # Root rotations of a connection (a dedicated user: never the shared root) in the config's history.
+    my_make_user("sr_observed_root", "observed-root-pw", "GRANT CREATE USER ON *.* TO '{{name}}'@'%'")
+    ok = srv.request("POST", "database/config/own", json={
+        "plugin_name": "mysql-database-plugin", "connection_url": MYSQL_URL.replace("/test", "/"),
+        "username": "sr_observed_root", "password": "observed-root-pw", "allowed_roles": "*"})
+    assert ok.status_code == 204, ok.text
+    assert srv.request("POST", "database/rotate-root/own").status_code == 204
+    with my_admin() as conn, conn.cursor() as cur:
+        cur.execute("DROP USER 'sr_observed_root'@'%'")
+    srv.request("POST", "database/reset/own")  # pooled connections of the dropped user end here
+    failed = srv.request("POST", "database/rotate-root/own")
+    assert failed.status_code >= 400
+    read = srv.request("GET", "database/config/own")
+    root_history = read.json()["data"]["root_rotation_history"]
+    assert [(h["trigger"], h["outcome"]) for h in root_history] == [("manual", "failure"), ("manual", "success")]
+    assert "cannot connect to database 'own'" in root_history[0]["error"]
+    assert "observed-root-pw" not in read.text

@@ -110,13 +110,14 @@ def test_a_rotation_left_pending_by_a_crash_is_finished_with_its_own_password() 
         # Mark pending and change the database, then "crash" before the password is stored.
         original = db.engine.static._settle
 
-        async def no_settle(name: str, password: str, *, done: bool, rotation_due: float = 0.0) -> None:
+        async def no_settle(name: str, password: str, *, done: bool, rotation_due: float = 0.0,
+                            trigger: str = "") -> None:
             calls.append(password)
             raise RuntimeError("crash")
 
         db.engine.static._settle = no_settle  # type: ignore[method-assign]
         try:
-            await db.engine.static.rotate(name, due=due)
+            await db.engine.static.rotate(name, due=due, trigger="scheduled")
         except RuntimeError:
             pass
         finally:
