@@ -4,15 +4,14 @@ rotation metrics and raise one ``rotation_failed`` alert, and no password reache
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
 from db_harness import MYSQL_URL, my_admin, my_login, my_make_user
 from tests.metrics.samples import local
+from tests.support.events import collect
 from tests.support.inprocess import InProcessServer
 from tests.support.sqlite_cores import close_core, sqlite_core
 
@@ -22,7 +21,6 @@ from strongroom.sdk.scheduling import ROTATION_ALERT_AFTER
 from strongroom.sdk.system import ManualClock
 
 USER = "sr_observed_app"
-WAIT = 20.0  # an upper bound on waiting for the events hub, never an asserted duration
 
 
 @pytest.fixture
@@ -53,19 +51,6 @@ def password(server: InProcessServer) -> str:
     reply = server.request("GET", "database/static-creds/app")
     assert reply.status_code == 200, reply.text
     return str(reply.json()["data"]["password"])
-
-
-def collect(server: InProcessServer, sub: Any, count: int) -> list[dict[str, Any]]:
-    async def take() -> list[dict[str, Any]]:
-        await server.core.event_publisher.drain()
-        got = []
-        for _ in range(count):
-            event = await asyncio.wait_for(sub.next(), WAIT)
-            assert event is not None, sub.closed_reason
-            got.append(event)
-        return got
-
-    return server.run(take())
 
 
 def test_a_subscriber_sees_every_static_role_rotation_filtered_by_path_and_never_a_password(
