@@ -360,7 +360,12 @@ class Core:
         )
         event = AuditEvent(request=req, mount=entry, client_token=incoming.token,
                            namespace_id=scope.entry.id, namespace_path=scope.path)
-        quota_headers.update(await self._check_quota(scope.path + path, incoming.remote_addr, event))
+        role: str | None = None
+        if entry.kind == "auth" and self.quotas.wants_role(scope.path + entry.route_prefix) and _matches_any(
+            backend.unauthenticated_paths(), rel_path
+        ):
+            role = await backend.login_role(req)  # a quota with a role limits that role's logins
+        quota_headers.update(await self._check_quota(scope.path + path, incoming.remote_addr, event, role))
 
         if _matches_any(backend.unauthenticated_paths(), rel_path) or _names_own_wrapping_token(
             entry.type, rel_path, incoming
@@ -532,13 +537,15 @@ class Core:
         await self.audit.log_request(event)
         await self.audit.log_response(event)
 
-    async def _check_quota(self, path: str, remote_addr: str, event: AuditEvent | None) -> dict[str, str]:
+    async def _check_quota(
+        self, path: str, remote_addr: str, event: AuditEvent | None, role: str | None = None
+    ) -> dict[str, str]:
         """Rate-limit quotas, before the token is looked at (Vault's order). 429 when refused.
 
         Answers the headers to send with the response (empty unless enabled). A refusal
         of a routed request is audited when the quota configuration asks for it.
         """
-        verdict = self.quotas.check(path, remote_addr)
+        verdict = self.quotas.check(path, remote_addr, role)
         if verdict is None:
             return {}
         if not verdict.allowed:

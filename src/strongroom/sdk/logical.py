@@ -247,6 +247,18 @@ class LogicalBackend(abc.ABC):
         """
         return None
 
+    #: Whether logins name a role (``login_role``), so a rate-limit quota can be set per role.
+    login_roles: bool = False
+
+    async def login_role(self, req: Request) -> str | None:
+        """The role a login request is for, for rate-limit quotas with a ``role`` (Vault's role resolution).
+
+        Called by the core before ``handle`` on this backend's ``unauthenticated_paths``, only when a
+        quota with a role is set on this mount. Answer the role's name as its quota would name it, or
+        None when the request is not a login or names no role; nothing is verified here.
+        """
+        return None
+
     async def revoke_secret(self, lease: SecretLease) -> None:
         """Revoke what ``lease`` stands for (drop the database user, revoke the certificate).
 

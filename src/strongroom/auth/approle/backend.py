@@ -65,6 +65,16 @@ class AppRoleBackend(FrameworkBackend):
     def login_principal(self, req: Request) -> str | None:
         return usable_id(req.data.get("role_id")) if req.path == "login" else None
 
+    login_roles = True
+
+    async def login_role(self, req: Request) -> str | None:
+        """The role the presented role ID belongs to (one index read), as Vault resolves it for quotas."""
+        role_id = usable_id(req.data.get("role_id")) if req.path == "login" else None
+        if role_id is None:
+            return None
+        role = await (await self._stores(req))[0].by_role_id(role_id)
+        return None if role is None else role.name
+
     def paths(self) -> list[Path]:
         sid = {**SECRET_ID_FIELDS, "secret_id": _STR}
         return [

@@ -71,6 +71,18 @@ class JwtBackend(FrameworkBackend):
     def unauthenticated_paths(self) -> list[str]:
         return ["login"]
 
+    login_roles = True
+
+    async def login_role(self, req: Request) -> str | None:
+        """The named role, else the config's ``default_role`` (what the login will use)."""
+        if req.path != "login":
+            return None
+        role = req.data.get("role")
+        if isinstance(role, str) and role:
+            return role
+        config = await load_config(req.storage or self.ctx.storage)
+        return (config.default_role or None) if config is not None else None
+
     def paths(self) -> list[Path]:
         return [
             Path("config", {R: self._read_config, U: self._write_config, C: self._write_config}, CONFIG_FIELDS,

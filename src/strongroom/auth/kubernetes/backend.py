@@ -87,6 +87,12 @@ class KubernetesBackend(FrameworkBackend):
     def unauthenticated_paths(self) -> list[str]:
         return ["login"]
 
+    login_roles = True
+
+    async def login_role(self, req: Request) -> str | None:
+        role = req.data.get("role") if req.path == "login" else None
+        return role if isinstance(role, str) and role else None
+
     def paths(self) -> list[Path]:
         return [
             Path("config", {R: self._read_config, U: self._write_config, C: self._write_config}, CONFIG_FIELDS,

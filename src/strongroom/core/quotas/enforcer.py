@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from strongroom.core import telemetry
 from strongroom.core.quotas.counter import Decision, SharedCounter, key_digest
-from strongroom.core.quotas.matching import exempt, select
+from strongroom.core.quotas.matching import exempt, role_quota_mounts, select
 from strongroom.core.quotas.model import ALWAYS_EXEMPT_PATHS, QuotaConfig, RateLimitQuota
 from strongroom.core.quotas.store import QuotaStore
 from strongroom.errors import RateLimited
@@ -56,6 +56,7 @@ class QuotaEnforcer:
         self._counter = counter
         self._clock = clock
         self._quotas: list[RateLimitQuota] = []
+        self._role_mounts: frozenset[str] = frozenset()
         self.config = QuotaConfig()
 
     def use_counter(self, counter: SharedCounter) -> None:
@@ -65,23 +66,32 @@ class QuotaEnforcer:
     async def load(self) -> None:
         """Read quotas and configuration from the barrier (at unseal and when the generation changes)."""
         self._quotas = await self.store.all()
+        self._role_mounts = role_quota_mounts(self._quotas)
         self.config = await self.store.config()
 
     def clear(self) -> None:
         self._quotas = []
+        self._role_mounts = frozenset()
         self.config = QuotaConfig()
 
     @property
     def audit_rejections(self) -> bool:
         return self.config.enable_rate_limit_audit_logging
 
-    def check(self, path: str, remote_addr: str) -> Verdict | None:
-        """Count this request against the quota that applies; ``None`` when none does."""
+    def wants_role(self, mount_path: str) -> bool:
+        """Whether a quota with a role is set on this auth mount (full path), so its logins' role matters."""
+        return mount_path in self._role_mounts
+
+    def check(self, path: str, remote_addr: str, role: str | None = None) -> Verdict | None:
+        """Count this request against the quota that applies; ``None`` when none does.
+
+        ``role`` is the role a login is made with, when ``wants_role`` said it matters.
+        """
         if not self._quotas:
             return None
         if exempt(ALWAYS_EXEMPT_PATHS, path) or exempt(self.config.rate_limit_exempt_paths, path):
             return None
-        quota = select(self._quotas, path)
+        quota = select(self._quotas, path, role)
         if quota is None:
             return None
         if self._counter is None:

@@ -28,10 +28,17 @@ def rank(quota_path: str, path: str) -> tuple[int, int] | None:
     return None
 
 
-def select(quotas: Sequence[RateLimitQuota], path: str) -> RateLimitQuota | None:
+def select(quotas: Sequence[RateLimitQuota], path: str, role: str | None = None) -> RateLimitQuota | None:
+    """The quota for ``path``; a login made with ``role`` is first matched against role quotas (Vault's order)."""
+    if role is not None:
+        for quota in sorted(quotas, key=lambda q: q.name):
+            if quota.role and quota.role.lower() == role.lower() and path.startswith(quota.path):
+                return quota
     best: RateLimitQuota | None = None
     best_rank = (-1, -1)
     for quota in quotas:
+        if quota.role:
+            continue
         found = rank(quota.path, path)
         if found is None:
             continue
@@ -50,3 +57,8 @@ def exempt(patterns: Iterable[str], path: str) -> bool:
         elif bare == pattern.rstrip("/"):
             return True
     return False
+
+
+def role_quota_mounts(quotas: Iterable[RateLimitQuota]) -> frozenset[str]:
+    """The auth mount paths that carry a quota with a role (only their logins need their role resolved)."""
+    return frozenset(quota.path for quota in quotas if quota.role)

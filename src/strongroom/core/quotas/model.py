@@ -2,7 +2,8 @@
 
 A quota's ``path`` scopes it, as in Vault: ``""`` is global, ``"secret/"`` a
 mount, ``"secret/data/app"`` one path, ``"secret/data/app/*"`` every path under
-a prefix. Only the most specific quota matching a request applies. Each client
+a prefix. Only the most specific quota matching a request applies, except that a
+quota with a ``role`` (on an auth mount) wins for logins made with that role. Each client
 address has its own allowance (Vault's per-client-IP limiter).
 
 ``id`` is new on every write, so editing a quota starts every client's count
@@ -43,6 +44,8 @@ class RateLimitQuota:
     interval: int = 1
     block_interval: int = 0
     id: str = ""
+    #: A role of the auth mount ``path`` names: the quota limits only logins made with that role.
+    role: str = ""
 
     @property
     def limit(self) -> int:
@@ -58,13 +61,13 @@ class RateLimitQuota:
             "rate": self.rate,
             "interval": self.interval,
             "block_interval": self.block_interval,
-            "role": "",
+            "role": self.role,
             "inheritable": self.path == "",
         }
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "path": self.path, "rate": self.rate, "interval": self.interval,
-                "block_interval": self.block_interval, "id": self.id}
+                "block_interval": self.block_interval, "id": self.id, "role": self.role}
 
     @staticmethod
     def from_json(raw: Any) -> RateLimitQuota:
@@ -76,6 +79,7 @@ class RateLimitQuota:
                 interval=int(raw["interval"]),
                 block_interval=int(raw["block_interval"]),
                 id=str(raw["id"]),
+                role=str(raw.get("role", "")),  # quotas stored before roles existed have none
             )
         except (KeyError, TypeError, ValueError):
             raise InternalError("a stored rate-limit quota is malformed") from None

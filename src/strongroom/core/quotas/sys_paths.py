@@ -76,6 +76,15 @@ def quota_paths(core: Core) -> list[Path]:
         mount = namespace.path + matched[0].entry.route_prefix
         return mount if path.rstrip("/") == mount.rstrip("/") else path
 
+    def role_mount(path: str) -> None:
+        """A quota with a role must sit on a whole auth mount whose logins name roles (as in Vault)."""
+        namespace, inside = core.namespaces.descend(core.root, path)
+        matched = namespace.mounts.router.match(inside) if inside.startswith("auth/") else None
+        if matched is None or matched[0].entry.route_prefix != inside:
+            raise InvalidRequest("'role' needs 'path' to be an auth mount")
+        if not matched[0].backend.login_roles:
+            raise InvalidRequest(f"'role' needs an auth method with roles; {matched[0].entry.type} has none")
+
     async def read_quota(req: Request, f: FieldData) -> Response:
         quota = await store().get(_name(f))
         if quota is None:
@@ -84,8 +93,6 @@ def quota_paths(core: Core) -> list[Path]:
 
     async def write_quota(req: Request, f: FieldData) -> None:
         name = _name(f)
-        if f.get("role"):
-            raise InvalidRequest("'role' needs an auth method with roles; quotas here apply to paths only")
         if f.get("type") not in ("", "rate-limit"):
             raise InvalidRequest("'type' must be rate-limit")
         old = await store().get(name)
@@ -97,8 +104,11 @@ def quota_paths(core: Core) -> list[Path]:
         if interval < 1:
             raise InvalidRequest("'interval' must be at least one second")
         path = scope(f.get("path")) if f.has("path") else (old.path if old else "")
+        role = str(f.get("role")) if f.has("role") else (old.role if old else "")
+        if role:
+            role_mount(path)
         quota = RateLimitQuota(name=name, path=path, rate=rate, interval=interval, block_interval=block,
-                               id=core.random_bytes(16).hex())
+                               id=core.random_bytes(16).hex(), role=role)
         await store().put(quota)
         await core.bump_generation()
 
