@@ -128,3 +128,21 @@ def test_a_role_needs_an_auth_mount_with_roles(quotas: InProcessServer, body: di
     assert reply.status_code == 400
     assert message in reply.json()["errors"][0]
     assert quotas.request("GET", "sys/quotas/rate-limit/bad").status_code == 404
+
+
+def test_a_role_quota_on_an_auth_mount_inside_a_namespace(quotas: InProcessServer) -> None:  # noqa: F811
+    team = {"X-Vault-Namespace": "team"}
+    assert quotas.request("POST", "sys/namespaces/team").status_code == 200
+    assert quotas.request("POST", "sys/auth/kubernetes", json={"type": "kubernetes"}, headers=team
+                          ).status_code == 204
+    assert quotas.request("POST", "sys/auth/kubernetes", json={"type": "kubernetes"}).status_code == 204
+    put_quota(quotas, "team-web", rate=1, interval="1m", path="team/auth/kubernetes", role="web")
+    assert quotas.request("GET", "sys/quotas/rate-limit/team-web").json()["data"]["path"] == "team/auth/kubernetes/"
+    body = {"role": "web", "jwt": "x.y.z"}
+    answers = [quotas.request("POST", "auth/kubernetes/login", json=body, headers=team).status_code
+               for _ in range(2)]
+    assert answers[0] != LIMITED
+    assert answers[1] == LIMITED
+    assert quotas.request("POST", "team/auth/kubernetes/login", json=body).status_code == LIMITED  # path prefix
+    # The root namespace's mount of the same name is another mount.
+    assert [_login(quotas, "kubernetes", "login", body) for _ in range(3)] == [answers[0]] * 3
