@@ -84,6 +84,8 @@ class TransitOptions:
     tls_client_key: str = ""
     tls_server_name: str = ""
     disable_renewal: bool = False
+    #: The transit server's namespace holding the mount ("" for its root namespace), sent as X-Vault-Namespace.
+    namespace: str = ""
 
     @staticmethod
     def from_block(options: Mapping[str, str]) -> TransitOptions:
@@ -94,8 +96,9 @@ class TransitOptions:
         for required in ("address", "token", "key_name"):
             if not options.get(required):
                 raise ValueError(f'seal "transit": {required} is required')
-        if options.get("namespace", "").strip("/"):
-            raise ValueError('seal "transit": namespace is not supported (Strongroom has no namespaces)')
+        namespace = options.get("namespace", "").strip("/")
+        if namespace and any(part in ("", ".", "..") for part in namespace.split("/")):
+            raise ValueError('seal "transit": namespace is invalid')
         if _flag(options, "tls_skip_verify"):
             raise ValueError('seal "transit": tls_skip_verify is refused; give tls_ca_cert instead')
         address = options["address"].rstrip("/")
@@ -116,6 +119,7 @@ class TransitOptions:
             address=address, key_name=options["key_name"], token=options["token"], mount_path=mount + "/",
             tls_ca_cert=options.get("tls_ca_cert", ""), tls_client_cert=client_cert, tls_client_key=client_key,
             tls_server_name=options.get("tls_server_name", ""), disable_renewal=_flag(options, "disable_renewal"),
+            namespace=namespace,
         )
 
 
@@ -158,6 +162,8 @@ class TransitSeal(Seal):
         server_name = opts.tls_server_name or destination.host
         extensions = {"sni_hostname": server_name} if destination.scheme == "https" else {}
         headers = {"X-Vault-Token": opts.token, "Host": httpx.URL(url).netloc.decode("ascii")}
+        if opts.namespace:
+            headers["X-Vault-Namespace"] = opts.namespace
         if destination.scheme == "https" and self._ssl is None:
             try:
                 self._ssl = _ssl_context(opts)
