@@ -480,6 +480,11 @@ class Core:
             await self.audit.log_response(audit)
 
         async def authorizer() -> PathCheck | None:
+            if self.sealed:
+                return None
+            # This process may serve no requests meanwhile: refresh first, or its token cache
+            # would keep a token another worker revoked alive for this stream.
+            await self._refresh()
             current = await self.tokens.lookup(token)
             if current is None:
                 return None
