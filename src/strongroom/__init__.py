@@ -1,3 +1,3 @@
 """Strongroom: a Vault-compatible secrets manager for Kubernetes."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
