@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from strongroom.errors import InternalError
+from strongroom.errors import InternalError, StorageConflict
 from strongroom.sdk.storage import Precondition, StorageBackend, TxnOp
 
 
@@ -25,6 +25,10 @@ class Txn:
     async def read(self, key: str) -> Any | None:
         """The decoded JSON at ``key`` (None when absent), as this transaction will have seen it."""
         raw, version = await self._storage.get_with_version(key)
+        if key in self._versions and self._versions[key] != version:
+            # Another writer committed since this transaction first read the key: its view is no
+            # longer one state. Retry on fresh data rather than decide (e.g. "name in use") on a mix.
+            raise StorageConflict()
         self._versions.setdefault(key, version)
         if raw is None:
             return None
